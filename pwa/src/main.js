@@ -1,0 +1,150 @@
+// Field app entry: shell (header, status line, update banner), router, and
+// the automatic sync schedule.
+import './style.css';
+import { h, mount, toast } from './dom.js';
+import { currentUser, logout } from './auth.js';
+import { onAuthLost } from './api.js';
+import { on, notify } from './bus.js';
+import { counts } from './outbox.js';
+import { startAutoSync, manualSync, syncStatusText } from './scheduler.js';
+import { registerSW } from './swreg.js';
+import { connectionState } from './connection.js';
+import { db, kvGet } from './store.js';
+import { requestPersistence } from './storage.js';
+
+import { loginScreen } from './ui/login.js';
+import { homeScreen } from './ui/home.js';
+import { reportScreen } from './ui/report.js';
+import { outboxScreen } from './ui/outbox.js';
+
+const screens = {
+  '': homeScreen,
+  report: reportScreen,
+  handle: (m, c) => reportScreen(m, c, { kind: 'handle' }),
+  outbox: outboxScreen,
+};
+
+/** Screens that are loaded on demand (keeps the first load small). */
+const lazy = {
+  patrol: () => import('./ui/patrol.js').then((m) => m.patrolScreen),
+  visit: () => import('./ui/visit.js').then((m) => m.visitScreen),
+  record: () => import('./ui/household.js').then((m) => m.recordScreen),
+  incidents: () => import('./ui/incidents.js').then((m) => m.incidentsScreen),
+  map: () => import('./ui/mapscreen.js').then((m) => m.mapScreen),
+  settings: () => import('./ui/settings.js').then((m) => m.settingsScreen),
+};
+
+const app = document.getElementById('app');
+let cleanup = null;
+let user = null;
+
+export function go(route) {
+  const target = `#/${route || ''}`;
+  if (location.hash === target) render();
+  else location.hash = target;
+}
+
+function routeName() {
+  const r = (location.hash || '#/').replace(/^#\/?/, '');
+  return r.split('?')[0];
+}
+
+function routeParams() {
+  const r = (location.hash || '').split('?')[1] || '';
+  return Object.fromEntries(new URLSearchParams(r));
+}
+
+function shell() {
+  const count = h('span', { class: 'count', testid: 'outbox-count', 'aria-live': 'polite' }, '…');
+  const msg = h('span', { class: 'msg', testid: 'sync-status', 'data-state': 'idle' }, '');
+  const conn = h('span', { class: 'conn', testid: 'conn-state' }, '');
+  const syncBtn = h('button', { class: 'primary', testid: 'sync-now', onclick: () => manualSync() }, '同步');
+  const status = h('div', { class: 'status', testid: 'status-line' }, conn, count, msg, syncBtn);
+  const banner = h('div', { id: 'update-banner' });
+  const header = h('header', { class: 'bar' },
+    h('h1', {}, h('a', { href: '#/', style: { color: '#fff', textDecoration: 'none' }, testid: 'nav-home' }, '网格巡查')),
+    h('span', { class: 'who', testid: 'whoami' }, user ? `${user.username}` : ''),
+  );
+  const main = h('main', { id: 'screen' });
+  mount(app, banner, header, status, main);
+
+  async function refreshCount() {
+    const c = await counts();
+    count.textContent = c.unsent ? `${c.unsent} 条未上传` : '全部已上传';
+    count.dataset.count = String(c.unsent);
+    count.dataset.rejected = String(c.rejected);
+    count.className = `count ${c.unsent ? 'some' : 'zero'}`;
+  }
+  function refreshConn(s = connectionState()) {
+    conn.textContent = s === 'offline' ? '离线' : s === 'online' ? '在线' : '网络?';
+    conn.className = `conn ${s}`;
+    conn.dataset.state = s;
+  }
+  async function refreshSync(s) {
+    s = s || (await kvGet('sync_status', null));
+    const t = syncStatusText(s);
+    msg.textContent = t;
+    msg.dataset.state = (s && s.state) || 'idle';
+  }
+  on('outbox', refreshCount);
+  on('pushed', refreshCount);
+  on('connection', refreshConn);
+  on('sync', (s) => { refreshSync(s); refreshCount(); });
+  refreshCount();
+  refreshConn();
+  refreshSync();
+  setInterval(() => refreshSync(), 15000);
+  return main;
+}
+
+let screenEl = null;
+
+async function render() {
+  if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
+  user = await currentUser();
+  if (!user) {
+    screenEl = null;
+    loginScreen(app, { onLogin: () => { user = null; go(''); boot(); } });
+    return;
+  }
+  if (!screenEl || !document.body.contains(screenEl)) screenEl = shell();
+  const name = routeName();
+  let fn = screens[name];
+  if (!fn && lazy[name]) {
+    mount(screenEl, h('p', { class: 'loading' }, '正在打开…'));
+    try { fn = await lazy[name](); } catch (e) { mount(screenEl, h('p', { class: 'err' }, `无法打开：${e.message}`)); return; }
+  }
+  if (!fn) fn = homeScreen;
+  const ctx = { user, go, params: routeParams(), toast };
+  window.scrollTo(0, 0);
+  cleanup = (await fn(screenEl, ctx)) || null;
+}
+
+let booted = false;
+function boot() {
+  if (booted) { render(); return; }
+  booted = true;
+  window.addEventListener('hashchange', render);
+  onAuthLost(() => { toast('登录已失效，请重新登录。未上传的记录仍在本机。', 'error'); render(); });
+  startAutoSync();
+  requestPersistence();
+  render();
+}
+
+registerSW({
+  onUpdateReady: (apply) => {
+    const b = document.getElementById('update-banner') || document.body;
+    const banner = h('div', { class: 'banner', testid: 'update-ready' },
+      h('span', {}, '新版本已就绪。未上传的记录和草稿不会丢失。'),
+      h('button', { testid: 'update-apply', onclick: apply }, '更新'));
+    b.appendChild(banner);
+  },
+});
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.ready.then(() => { document.body.dataset.sw = 'ready'; });
+  navigator.serviceWorker.addEventListener('message', (e) => { if (e.data && e.data.type === 'sync') manualSync(); });
+}
+
+// A handle for tests and support staff (read-only helpers plus the db).
+window.gridpatrol = { db, notify, go };
+boot();

@@ -1,0 +1,47 @@
+import { h, mount } from '../dom.js';
+import { kvGet } from '../store.js';
+import { persistText, storageInfo, fmtBytes } from '../storage.js';
+import { on } from '../bus.js';
+import { db } from '../store.js';
+
+const DUTIES = [
+  ['patrol', '巡', '每日巡 · 巡查'],
+  ['visit', '访', '经常访 · 走访'],
+  ['record', '记', '及时记 · 信息'],
+  ['handle', '做', '随手做 · 处置'],
+  ['report', '报', '实时报 · 上报'],
+];
+
+export async function homeScreen(root, { user, go }) {
+  const grids = (user.grids || []).join('、');
+  const storage = h('p', { class: 'muted', testid: 'storage-persist' });
+  const quota = h('p', { class: 'err', testid: 'storage-low' });
+  const review = h('p', { testid: 'home-review' });
+  async function refreshStorage() {
+    const s = await storageInfo();
+    storage.textContent = persistText(s.persisted);
+    storage.dataset.persisted = String(s.persisted);
+    quota.textContent = s.low ? `存储空间不足（剩余 ${fmtBytes(s.quota - s.usage)}）：请尽快同步或导出备份` : '';
+  }
+  async function refreshReview() {
+    const n = await db.incidents.where('status').equals('handled').count();
+    review.textContent = n ? `有 ${n} 件事件待核查` : '';
+  }
+  mount(root,
+    h('p', { class: 'muted', testid: 'home-grids' }, grids ? `我的网格：${grids}` : ''),
+    h('div', { class: 'duties' },
+      DUTIES.map(([k, big, small]) => h('button', { testid: `duty-${k}`, class: k === 'report' ? 'primary' : '', onclick: () => go(k) },
+        h('span', {}, big), h('small', {}, small)))),
+    review,
+    h('div', { class: 'nav' },
+      h('button', { testid: 'nav-outbox', onclick: () => go('outbox') }, '发件箱'),
+      h('button', { testid: 'nav-incidents', onclick: () => go('incidents') }, '我的事件'),
+      h('button', { testid: 'nav-map', onclick: () => go('map') }, '地图'),
+      h('button', { testid: 'nav-settings', onclick: () => go('settings') }, '备份与设置')),
+    storage, quota);
+  refreshStorage();
+  refreshReview();
+  const off = [on('storage', refreshStorage), on('pulled', refreshReview)];
+  void kvGet;
+  return () => off.forEach((f) => f());
+}

@@ -1,0 +1,5 @@
+import { h, mount } from '../dom.js';
+
+export async function mapScreen(root, { go }) {
+  mount(root, h('p', {}, '即将推出'), h('button', { onclick: () => go('') }, '返回'));
+}

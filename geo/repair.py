@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 _POLYGON, _MULTIPOLYGON = 3, 6
+_CRACK_M = 0.01  # cracks narrower than 2 cm between grids are digitising noise
 _TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
                5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
 
@@ -268,12 +269,18 @@ def find_gaps(codes: np.ndarray, geoms_m: np.ndarray, proj: LocalProjection, tol
     """
     if len(geoms_m) == 0:
         return [], {}
-    holes = _holes(shapely.union_all(geoms_m))
+    # Close hairline cracks first: a gap linked to the outside by a 1e-9 m crack
+    # (float noise between "shared" edges) would otherwise not be a hole at all.
+    grown = shapely.buffer(geoms_m, _CRACK_M, join_style="mitre")
+    holes = shapely.buffer(_holes(shapely.union_all(grown)), _CRACK_M, join_style="mitre")
     holes = holes[shapely.area(holes) > tol_m2]
     if len(holes) == 0:
         return [], {}
     tree = shapely.STRtree(geoms_m)
-    hole_i, grid_i = tree.query(holes, predicate="dwithin", distance=0.01)
+    hole_i, grid_i = tree.query(holes, predicate="dwithin", distance=2 * _CRACK_M)
+    # regrowing the holes above overshoots into the grids: cut back to the exact gap
+    holes = np.array([shapely.difference(h, shapely.union_all(geoms_m[grid_i[hole_i == k]]))
+                      for k, h in enumerate(holes)], dtype=object)
     shared = shapely.length(shapely.intersection(
         shapely.boundary(holes[hole_i]), shapely.buffer(geoms_m[grid_i], 0.01)))
     lon, lat = _rep_points(proj, holes)

@@ -1,0 +1,28 @@
+"""GridPatrol's Flask server: a thin HTTP and SQL layer over :mod:`sync` and :mod:`geo`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from server.config import load_config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. Nothing connects to the database until a request or command needs it."""
+    app = Flask(__name__, static_folder=None)
+    app.config.update(load_config())
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    from server import cli, errors, extensions, pwa
+    from server.api import register_blueprints
+
+    extensions.init_app(app)
+    errors.init_app(app)
+    register_blueprints(app)
+    pwa.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from server.api.params import parse_bbox
+from server.auth import current_caller, login_required
+from server.extensions import db
+from server.schemas import MapArgs
+from server.scope import record_filter
+
+PREFIX = "/map"
+blp = Blueprint("map", __name__, description="Map layers for the supervisors' console")
+
+
+@blp.route("/inspections", methods=["GET"])
+@blp.arguments(MapArgs, location="query")
+@login_required
+def inspections(args):
+    """Inspections in the caller's scope as GeoJSON points, newest first."""
+    caller = current_caller()
+    where, params = record_filter(caller)
+    bbox = parse_bbox(args.get("bbox"))
+    if bbox:
+        where += " AND r.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    if args.get("kind"):
+        where += " AND r.kind = :kind"
+        params["kind"] = args["kind"]
+    if args.get("since"):
+        where += " AND r.created_at >= :since"
+        params["since"] = args["since"]
+    params["limit"] = args["limit"]
+    features = db.session.execute(text(f"""
+        SELECT coalesce(json_agg(s.f ORDER BY s.sort DESC), '[]'::json) FROM (
+          SELECT r.created_at AS sort, json_build_object(
+            'type', 'Feature', 'id', r.id,
+            'geometry', ST_AsGeoJSON(r.geom, 7)::json,
+            'properties', json_build_object(
+                'id', r.id, 'kind', r.kind, 'note', r.data->>'note', 'grid_code', r.grid_code,
+                'match', r.match, 'created_by', u.username,
+                'occurred_at', r.data->>'occurred_at', 'created_at', r.created_at,
+                'incident_id', r.data->>'incident_id', 'conflict', r.conflict)) AS f
+          FROM record r LEFT JOIN grid g ON g.id = r.grid_id JOIN app_user u ON u.id = r.created_by
+          WHERE r.entity = 'inspection' AND NOT r.deleted AND r.geom IS NOT NULL AND {where}
+          ORDER BY r.created_at DESC LIMIT :limit) AS s(sort, f)
+    """), params).scalar_one()
+    return {"type": "FeatureCollection", "features": features}

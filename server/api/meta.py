@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from server.auth import current_caller, login_required
+from server.schemas import MeSchema
+
+PREFIX = ""
+blp = Blueprint("meta", __name__, description="The signed-in user and app settings")
+
+DEFAULT_CATEGORIES = Path(__file__).resolve().parent.parent / "categories.json"
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, MeSchema)
+@login_required
+def me():
+    """The signed-in user and their scope."""
+    return {"user": current_caller().public()}
+
+
+@blp.route("/meta", methods=["GET"])
+def meta():
+    """Settings the PWA needs before sign-in: the category tree and the basemap."""
+    cfg = current_app.config
+    path = Path(cfg["CATEGORIES_FILE"] or DEFAULT_CATEGORIES)
+    return {
+        "categories": json.loads(path.read_text(encoding="utf-8")),
+        "basemap_style": cfg["BASEMAP_STYLE"],
+        "max_attachment_bytes": cfg["MAX_ATTACHMENT_BYTES"],
+        "sync_max_ops": cfg["SYNC_MAX_OPS"],
+        "match_edge_m": cfg["MATCH_EDGE_M"],
+    }

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from server.auth import current_caller, login_required
+from server.errors import ApiError
+from server.extensions import db
+from server.schemas import PullArgs, PullResponse, PushRequest, PushResponse
+from server.services import pull as pull_service
+from server.services import push as push_service
+
+PREFIX = "/sync"
+blp = Blueprint("sync", __name__, description="Offline sync: push ops, pull changes")
+
+
+@blp.route("/push", methods=["POST"])
+@blp.arguments(PushRequest)
+@blp.response(200, PushResponse)
+@login_required
+def push(body):
+    """Send a batch of ops; get one result per op, after they are committed."""
+    caller = current_caller()
+    if body["device_id"] != caller.device_id:
+        raise ApiError(403, "device_mismatch",
+                       "device_id differs from the device this token was issued to")
+    limit = current_app.config["SYNC_MAX_OPS"]
+    if len(body["ops"]) > limit:
+        raise ApiError(413, "too_many_ops", f"at most {limit} ops per push; split the batch",
+                       {"limit": limit, "got": len(body["ops"])})
+    results = push_service.push(caller, caller.device_id, body["ops"])
+    db.session.commit()
+    return {"results": results}
+
+
+@blp.route("/pull", methods=["GET"])
+@blp.arguments(PullArgs, location="query")
+@blp.response(200, PullResponse)
+@login_required
+def pull(args):
+    """Changes in the caller's scope after a cursor, tombstones included."""
+    page = pull_service.pull(current_caller(), args.get("cursor"), args["limit"])
+    db.session.commit()  # audit rows for unmasked reads
+    return page

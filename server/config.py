@@ -1,0 +1,50 @@
+"""Configuration from the environment, with the contract's defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def load_config() -> dict[str, Any]:
+    """Read settings from the environment (PROTOCOL "Configuration and CLI")."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridpatrol"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A random key per process would log everyone out on restart; it is only the
+        # fallback for a developer's first run, and README says to set it.
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
+        "TOKEN_TTL_DAYS": _int("TOKEN_TTL_DAYS", 30),
+        "MATCH_EDGE_M": _float("MATCH_EDGE_M", 3.0),
+        "MATCH_NEAREST_M": _float("MATCH_NEAREST_M", 50.0),
+        "MATCH_MAX_POINTS": _int("MATCH_MAX_POINTS", 10_000),
+        "SYNC_MAX_OPS": _int("SYNC_MAX_OPS", 500),
+        "SYNC_HOLD_SECONDS": _int("SYNC_HOLD_SECONDS", 86_400),
+        "PULL_MAX_LIMIT": _int("PULL_MAX_LIMIT", 1000),
+        "MAX_ATTACHMENT_BYTES": _int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
+        # Pushes of 500 ops with tracks are large; attachments have their own limit.
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024),
+        "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(ROOT / "var" / "attachments")),
+        "PWA_DIST": os.environ.get("PWA_DIST", str(ROOT / "pwa" / "dist")),
+        "BASEMAP_STYLE": os.environ.get("BASEMAP_STYLE") or None,
+        "CATEGORIES_FILE": os.environ.get("CATEGORIES_FILE") or None,
+        "API_TITLE": "GridPatrol",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }

@@ -1,0 +1,248 @@
+"""Tables. Models hold data only: marshmallow schemas in :mod:`server.schemas` dump them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Sequence,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.extensions import db
+
+# Pull cursors page on this sequence; it is stamped at commit time under a lock so that
+# its order is commit order (see server/services/changes.py).
+change_seq = Sequence("change_seq", metadata=db.metadata)
+
+ROLES = ("patroller", "grid_leader", "supervisor", "department", "admin")
+FIELD_ROLES = ("patroller", "grid_leader")
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class GridLayer(db.Model):
+    __tablename__ = "grid_layer"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    active_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grid_layer_version.id", use_alter=True, name="fk_layer_active_version")
+    )
+    created_at: Mapped[datetime] = _now()
+
+
+class GridLayerVersion(db.Model):
+    __tablename__ = "grid_layer_version"
+    __table_args__ = (UniqueConstraint("layer_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("grid_layer.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)
+    datum: Mapped[str] = mapped_column(String(16))
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    report: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = _now()
+
+
+class Grid(db.Model):
+    """One grid polygon of one layer version; never rewritten once records point at it."""
+
+    __tablename__ = "grid"
+    __table_args__ = (UniqueConstraint("layer_version_id", "code"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer_version_id: Mapped[int] = mapped_column(ForeignKey("grid_layer_version.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    district_code: Mapped[str | None] = mapped_column(String(32))
+    street_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    street_name: Mapped[str | None] = mapped_column(Text)
+    community_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    community_name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    households: Mapped[int | None] = mapped_column(Integer)
+    attrs: Mapped[dict] = mapped_column(JSONB, default=dict)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+
+
+class User(db.Model):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    dept: Mapped[str | None] = mapped_column(String(64))
+    # Bumped whenever the user's grids or areas change, so that pull starts over.
+    scope_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    created_at: Mapped[datetime] = _now()
+
+
+class UserGrid(db.Model):
+    __tablename__ = "user_grid"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class UserArea(db.Model):
+    __tablename__ = "user_area"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    area_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Device(db.Model):
+    __tablename__ = "device"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    # The first device_seq not yet used up; ops above it wait as held.
+    next_seq: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
+    created_at: Mapped[datetime] = _now()
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Token(db.Model):
+    __tablename__ = "token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("device.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Record(db.Model):
+    """The current state of an inspection, incident or household.
+
+    One table for the three entities because sync treats them alike; the columns that
+    maps and desks filter on are generated from ``data``.
+    """
+
+    __tablename__ = "record"
+    __table_args__ = (
+        Index("ix_record_grid_code", "grid_code"),
+        Index("ix_record_change_seq", "change_seq"),
+        Index("ix_record_entity_kind", "entity", "kind"),
+        Index("ix_record_entity_status", "entity", "status"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict] = mapped_column(JSONB)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))
+    grid_code: Mapped[str | None] = mapped_column(String(32))
+    match: Mapped[str | None] = mapped_column(String(16))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    conflict: Mapped[str | None] = mapped_column(String(8))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str | None] = mapped_column(String(16), Computed("data->>'kind'", persisted=True))
+    status: Mapped[str | None] = mapped_column(String(16), Computed("data->>'status'", persisted=True))
+    created_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_device: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+    change_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecordVersion(db.Model):
+    """Every version of every record: the base of three-way merges and the history."""
+
+    __tablename__ = "record_version"
+    record_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[dict] = mapped_column(JSONB)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    changed: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    op_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = _now()
+
+
+class OpLog(db.Model):
+    """Every op ever received, keyed by ``op_id``: the memory behind idempotency."""
+
+    __tablename__ = "op_log"
+    __table_args__ = (
+        UniqueConstraint("device_id", "device_seq"),
+        Index("ix_op_log_held", "device_id", "device_seq", postgresql_where="status = 'held'"),
+    )
+    op_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(128))
+    device_seq: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    entity: Mapped[str | None] = mapped_column(String(16))
+    record_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    action: Mapped[str | None] = mapped_column(String(8))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(16))
+    result: Mapped[dict] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = _now()
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Conflict(db.Model):
+    __tablename__ = "conflict"
+    __table_args__ = (Index("ix_conflict_status_seq", "status", "seq"),)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    entity: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    grid_code: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(32))
+    fields: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    base: Mapped[dict] = mapped_column(JSONB, default=dict)
+    current: Mapped[dict] = mapped_column(JSONB, default=dict)
+    incoming: Mapped[dict] = mapped_column(JSONB, default=dict)
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    current_version: Mapped[int | None] = mapped_column(Integer)
+    incoming_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    incoming_device: Mapped[str | None] = mapped_column(String(128))
+    current_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    current_device: Mapped[str | None] = mapped_column(String(128))
+    op_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = _now()
+    status: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachment"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = _now()
+
+
+class AuditLog(db.Model):
+    """Who read personal data unmasked, and when (PIPL)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = _now()
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str | None] = mapped_column(String(16))
+    record_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    detail: Mapped[dict] = mapped_column(JSONB, default=dict)

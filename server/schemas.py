@@ -1,0 +1,171 @@
+"""Marshmallow schemas: they load requests and dump responses, and make the OpenAPI spec."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from server.models import ROLES
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class ErrorBody(Strict):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Raw()
+
+
+class ErrorSchema(Strict):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class UserSchema(Strict):
+    username = fields.String()
+    role = fields.String(validate=validate.OneOf(ROLES))
+    dept = fields.String(allow_none=True)
+    grids = fields.List(fields.String())
+    areas = fields.List(fields.String())
+
+
+class LoginSchema(Strict):
+    username = fields.String(required=True, validate=validate.Length(1, 64))
+    password = fields.String(required=True, validate=validate.Length(1, 1024))
+    device_id = fields.String(required=True, validate=validate.Length(1, 128))
+
+
+class TokenSchema(Strict):
+    token = fields.String()
+    expires_at = fields.DateTime()
+    user = fields.Nested(UserSchema)
+
+
+class MeSchema(Strict):
+    user = fields.Nested(UserSchema)
+
+
+class BBoxArgs(Strict):
+    bbox = fields.String(metadata={"description": "minlon,minlat,maxlon,maxlat (WGS-84)"})
+    simplify = fields.Float(validate=validate.Range(0, 1000),
+                            metadata={"description": "simplification tolerance in metres"})
+
+
+class MatchRequest(Strict):
+    points = fields.List(fields.List(fields.Raw()), required=True)
+    datum = fields.String(load_default="wgs84",
+                          validate=validate.OneOf(["wgs84", "cgcs2000", "gcj02", "bd09"]))
+
+
+class MatchItem(Strict):
+    code = fields.String(allow_none=True)
+    match = fields.String()
+
+
+class MatchResponse(Strict):
+    matches = fields.List(fields.Nested(MatchItem))
+
+
+class PushRequest(Strict):
+    device_id = fields.String(required=True, validate=validate.Length(1, 128))
+    ops = fields.List(fields.Raw(), required=True,
+                      metadata={"description": "at most SYNC_MAX_OPS (500) ops"})
+
+
+class OpResult(Strict):
+    op_id = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(
+        ["applied", "merged", "conflict", "duplicate", "held", "rejected"]))
+    original_status = fields.String()
+    code = fields.String()
+    version = fields.Integer()
+    grid_code = fields.String(allow_none=True)
+    match = fields.String(allow_none=True)
+    conflict_id = fields.String()
+    incident_id = fields.String()
+    errors = fields.Raw()
+    missing_attachments = fields.List(fields.String())
+    review = fields.String()
+    gap = fields.Boolean()
+
+
+class PushResponse(Strict):
+    results = fields.List(fields.Nested(OpResult))
+
+
+class PullArgs(Strict):
+    cursor = fields.String()
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 1000))
+
+
+class ChangeSchema(Strict):
+    entity = fields.String()
+    id = fields.String()
+    version = fields.Integer()
+    deleted = fields.Boolean()
+    data = fields.Raw()
+    grid_code = fields.String(allow_none=True)
+
+
+class PullResponse(Strict):
+    changes = fields.List(fields.Nested(ChangeSchema))
+    cursor = fields.String()
+    more = fields.Boolean()
+
+
+class ConflictArgs(Strict):
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "resolved"]))
+    grid = fields.String()
+    cursor = fields.String()
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class WhoSchema(Strict):
+    user = fields.String(allow_none=True)
+    device_id = fields.String(allow_none=True)
+
+
+class ConflictSchema(Strict):
+    id = fields.String()
+    entity = fields.String()
+    record_id = fields.String()
+    grid_code = fields.String(allow_none=True)
+    code = fields.String()
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields")
+    base = fields.Raw()
+    current = fields.Raw()
+    incoming = fields.Raw()
+    base_version = fields.Integer(allow_none=True)
+    current_version = fields.Integer(allow_none=True)
+    incoming_by = fields.Nested(WhoSchema)
+    current_by = fields.Nested(WhoSchema)
+    op_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    status = fields.String()
+    resolved_by = fields.String(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class ConflictPage(Strict):
+    conflicts = fields.List(fields.Nested(ConflictSchema))
+    cursor = fields.String(allow_none=True)
+    more = fields.Boolean()
+
+
+class ResolveRequest(Strict):
+    base_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    data = fields.Dict(required=True)
+
+
+class ResolveResponse(Strict):
+    id = fields.String()
+    status = fields.String()
+    record = fields.Raw()
+
+
+class MapArgs(Strict):
+    bbox = fields.String()
+    kind = fields.String()
+    since = fields.DateTime()
+    limit = fields.Integer(load_default=5000, validate=validate.Range(1, 20000))

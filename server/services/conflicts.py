@@ -1,0 +1,109 @@
+"""Listing and resolving conflicts (PROTOCOL "Conflicts")."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from server.auth import Caller
+from server.errors import ApiError
+from server.extensions import db
+from server.scope import CallerAuthority, grid_places, record_filter
+from server.services.pull import decode_cursor, encode_cursor
+from server.services.records import load_records, stamp_changes, write_batch
+from sync.records import SERVER_OWNED, validate_data
+from sync.state import Batch, VersionRow
+
+REVIEWERS = ("supervisor", "admin", "grid_leader")
+
+
+def list_conflicts(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
+    after, _ = decode_cursor(args.get("cursor"))
+    where, params = record_filter(caller)
+    params.update(status=args["status"], after=after, limit=args["limit"] + 1)
+    if args.get("grid"):
+        where += " AND c.grid_code = :grid"
+        params["grid"] = args["grid"]
+    rows = db.session.execute(text(f"""
+        SELECT c.*, iu.username AS incoming_user, cu.username AS current_user_name,
+               ru.username AS resolved_by_name
+        FROM conflict c JOIN record r ON r.id = c.record_id LEFT JOIN grid g ON g.id = r.grid_id
+        LEFT JOIN app_user iu ON iu.id = c.incoming_user_id
+        LEFT JOIN app_user cu ON cu.id = c.current_user_id
+        LEFT JOIN app_user ru ON ru.id = c.resolved_by
+        WHERE c.status = :status AND c.seq > :after AND {where}
+        ORDER BY c.seq LIMIT :limit
+    """), params).all()
+    more = len(rows) > args["limit"]
+    rows = rows[: args["limit"]]
+    return {"conflicts": [conflict_json(r) for r in rows], "more": more,
+            "cursor": encode_cursor(rows[-1].seq if rows else after, 0)}
+
+
+def conflict_json(r: Any) -> dict[str, Any]:
+    return {
+        "id": str(r.id), "entity": r.entity, "record_id": str(r.record_id),
+        "grid_code": r.grid_code, "code": r.code, "fields": list(r.fields or []),
+        "base": r.base, "current": r.current, "incoming": r.incoming,
+        "base_version": r.base_version, "current_version": r.current_version,
+        "incoming_by": {"user": r.incoming_user, "device_id": r.incoming_device},
+        "current_by": {"user": r.current_user_name, "device_id": r.current_device},
+        "op_id": str(r.op_id) if r.op_id else None, "created_at": r.created_at,
+        "status": r.status, "resolved_by": r.resolved_by_name, "resolved_at": r.resolved_at,
+    }
+
+
+def resolve(caller: Caller, conflict_id: str, base_version: int,
+            data: dict[str, Any]) -> dict[str, Any]:
+    if caller.role not in REVIEWERS:
+        raise ApiError(403, "forbidden", "only supervisors, grid leaders and admins resolve")
+    try:
+        cid = str(uuid.UUID(conflict_id))
+    except ValueError as exc:
+        raise ApiError(404, "not_found", "no such conflict") from exc
+    row = db.session.execute(text("SELECT * FROM conflict WHERE id = :i FOR UPDATE"),
+                             {"i": cid}).one_or_none()
+    if row is None:
+        raise ApiError(404, "not_found", "no such conflict")
+    records = load_records({str(row.record_id)})
+    record = records.get(str(row.record_id))
+    if record is None:
+        raise ApiError(404, "not_found", "the conflict's record is gone")
+    authority = CallerAuthority(caller, grid_places({record.grid_code} - {None}))
+    if not authority.may_modify(record):
+        raise ApiError(404, "not_found", "no such conflict")
+    if row.status != "open":
+        raise ApiError(409, "already_resolved", "this conflict is already resolved")
+    if base_version != record.version:
+        raise ApiError(409, "stale_base", "the record changed since; reload and resolve again",
+                       {"current_version": record.version})
+    clean = {k: v for k, v in data.items() if k not in SERVER_OWNED}
+    errors = validate_data(record.entity, "update", clean) if clean else {}
+    if errors:
+        raise ApiError(422, "validation", "some values are invalid", errors)
+    _write_resolution(caller, cid, records, record, clean)
+    fresh = load_records({record.id})[record.id]
+    return {"id": cid, "status": "resolved", "record": {**fresh.data, "version": fresh.version,
+                                                          "conflict": fresh.conflict}}
+
+
+def _write_resolution(caller: Caller, cid: str, records: dict, record: Any,
+                      clean: dict[str, Any]) -> None:
+    batch = Batch(records=records)
+    changed = {k for k, v in clean.items() if record.data.get(k) != v}
+    record.data.update(clean)
+    record.version += 1
+    db.session.execute(text("""
+        UPDATE conflict SET status = 'resolved', resolved_by = :u, resolved_at = :t WHERE id = :i
+    """), {"u": caller.user_id, "t": datetime.now(UTC), "i": cid})
+    still_open = db.session.execute(text(
+        "SELECT count(*) FROM conflict WHERE record_id = :r AND status = 'open'"),
+        {"r": record.id}).scalar_one()
+    record.conflict = "hard" if still_open else None
+    batch.add_version(VersionRow(record.id, record.version, dict(record.data), record.deleted,
+                                 tuple(sorted(changed | {"conflict"})), caller.user_id,
+                                 caller.device_id, None))
+    stamp_changes(write_batch(batch))

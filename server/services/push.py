@@ -1,0 +1,266 @@
+"""Persistence for ``POST /sync/push``: load the working set, apply ops, write it back.
+
+One push is one transaction. The device row is locked first, so pushes from one device
+(two tabs, a retry racing the original) are serialised; records are locked in id order,
+so pushes from different devices touching the same record serialise without deadlocks.
+Everything is written with one statement per table, and nothing is acknowledged before
+the commit (PROTOCOL rule 1).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from server.auth import Caller
+from server.extensions import db
+from server.scope import CallerAuthority, grid_places
+from server.services.grid_index import place_points
+from server.services.records import load_history, load_records, stamp_changes, write_batch
+from sync.apply import apply_op, rejected
+from sync.ops import Op, ParsedOp, parse_op
+from sync.ordering import plan, release
+from sync.records import SHA256
+from sync.state import Author, Batch, Placement
+
+Result = dict[str, Any]
+
+
+@dataclass
+class Incoming:
+    """An op of this push or a held one, on its way to being applied."""
+
+    parsed: ParsedOp
+    raw: Any
+    index: int | None  # position in the request; None for ops held from earlier pushes
+    held_before: bool = False
+    result: Result | None = None
+    gap: bool = False
+
+
+@dataclass
+class DeviceRun:
+    caller: Caller
+    device_id: str
+    fresh: dict[int, Incoming] = field(default_factory=dict)
+    held: dict[int, Incoming] = field(default_factory=dict)
+    touched: list[str] = field(default_factory=list)
+
+
+def push(caller: Caller, device_id: str, raw_ops: list[Any]) -> list[Result]:
+    """Process one push and return one result per op, in request order."""
+    parsed = [parse_op(raw) for raw in raw_ops]
+    results: list[Result | None] = [None] * len(parsed)
+    next_seq = db.session.execute(
+        text("SELECT next_seq FROM device WHERE id = :d FOR UPDATE"), {"d": device_id}
+    ).scalar_one()
+    run = DeviceRun(caller, device_id)
+    _screen(run, parsed, raw_ops, results)
+    _load_held(run)
+    ready, _held, new_next = plan(next_seq, set(run.fresh) | set(run.held))
+    _apply_in_order(run, [_pick(run, s) for s in ready])
+    for item in run.fresh.values():
+        if item.result is None:
+            item.result = {"op_id": item.parsed.op_id, "status": "held"}
+        results[item.index] = item.result  # type: ignore[index]
+    _finish(run, new_next)
+    _fill_duplicates_in_request(parsed, results)
+    _add_missing_attachments(parsed, results)
+    return [r for r in results if r is not None]
+
+
+def release_held(older_than_s: int) -> int:
+    """Apply every held op older than ``older_than_s``, giving up on the gaps before it."""
+    devices = db.session.execute(text("""
+        SELECT DISTINCT device_id FROM op_log
+        WHERE status = 'held' AND received_at < now() - make_interval(secs => :s)
+    """), {"s": older_than_s}).scalars().all()
+    released = 0
+    for device_id in devices:
+        released += _release_device(device_id)
+        db.session.commit()
+    return released
+
+
+def _release_device(device_id: str) -> int:
+    from server.auth import load_scope
+
+    next_seq = db.session.execute(
+        text("SELECT next_seq FROM device WHERE id = :d FOR UPDATE"), {"d": device_id}
+    ).scalar_one()
+    owner = db.session.execute(text("""
+        SELECT u.id, u.username, u.role, u.dept, u.scope_epoch FROM device d
+        JOIN app_user u ON u.id = d.user_id WHERE d.id = :d
+    """), {"d": device_id}).one()
+    caller = Caller(owner.id, owner.username, owner.role, owner.dept, device_id, 0,
+                    owner.scope_epoch)
+    caller.grids, caller.areas = load_scope(owner.id)
+    run = DeviceRun(caller, device_id)
+    _load_held(run)
+    order, new_next = release(next_seq, run.held)
+    items = [run.held[s] for s in order]
+    for item in items:
+        item.gap = True
+    _apply_in_order(run, items)
+    _finish(run, new_next)
+    return len(items)
+
+
+def _screen(run: DeviceRun, parsed: list[ParsedOp], raw_ops: list[Any],
+            results: list[Result | None]) -> None:
+    """Answer duplicates and reused ids at once; keep the rest as fresh ops."""
+    op_ids = [p.op_id for p in parsed if p.op_id]
+    known = {str(r.op_id): r for r in db.session.execute(text(
+        "SELECT op_id, fingerprint, result FROM op_log WHERE op_id = ANY(CAST(:ids AS uuid[]))"
+    ), {"ids": op_ids})}
+    seqs = [p.device_seq for p in parsed if p.device_seq]
+    taken = {r.device_seq for r in db.session.execute(text(
+        "SELECT device_seq FROM op_log WHERE device_id = :d AND device_seq = ANY(:s)"
+    ), {"d": run.device_id, "s": seqs})}
+    in_request: set[str] = set()
+    for i, p in enumerate(parsed):
+        if p.op_id is None or p.device_seq is None:
+            results[i] = rejected(p.op_id, "validation", p.errors)
+        elif p.op_id in known:
+            results[i] = _duplicate_or_reused(p, known[p.op_id])
+        elif p.op_id in in_request:
+            continue  # the same op twice in one push: answered after the first is applied
+        elif p.device_seq in taken or p.device_seq in run.fresh:
+            results[i] = rejected(p.op_id, "seq_reused", {"device_seq": [
+                f"{p.device_seq} was already used by another op from this device"]})
+        else:
+            in_request.add(p.op_id)
+            item = Incoming(p, raw_ops[i], i)
+            if p.op is None:
+                item.result = rejected(p.op_id, "validation", p.errors)
+            run.fresh[p.device_seq] = item
+
+
+def _duplicate_or_reused(p: ParsedOp, known: Any) -> Result:
+    if known.fingerprint != p.fingerprint:
+        return rejected(p.op_id, "op_id_reused", {"op_id": [
+            "this op_id was already used for an op with different content"]})
+    original = dict(known.result)
+    return {**original, "status": "duplicate", "original_status": original.get("status")}
+
+
+def _load_held(run: DeviceRun) -> None:
+    for row in db.session.execute(text("""
+        SELECT device_seq, payload FROM op_log WHERE device_id = :d AND status = 'held'
+        ORDER BY device_seq
+    """), {"d": run.device_id}):
+        run.held[row.device_seq] = Incoming(parse_op(row.payload), row.payload, None, True)
+
+
+def _pick(run: DeviceRun, seq: int) -> Incoming:
+    return run.fresh.get(seq) or run.held[seq]
+
+
+def _apply_in_order(run: DeviceRun, items: list[Incoming]) -> None:
+    ops = [i.parsed.op for i in items if i.result is None and i.parsed.op is not None]
+    if not ops:
+        return
+    placements = _placements(ops)
+    batch = _load_batch(ops)
+    places = grid_places({r.grid_code for r in batch.records.values() if r.grid_code}
+                         | {p.grid_code for p in placements.values() if p.grid_code})
+    authority = CallerAuthority(run.caller, places)
+    now = datetime.now(UTC)
+    author = Author(run.caller.user_id, run.caller.username, run.device_id, run.caller.role)
+    for item in items:
+        op = item.parsed.op
+        if item.result is not None or op is None:
+            continue
+        item.result = apply_op(op, author, authority, batch, placements.get(op.op_id), now)
+        if item.gap and item.result["status"] in ("applied", "merged"):
+            item.result["gap"] = True
+    run.touched += write_batch(batch)
+
+
+def _placements(ops: list[Op]) -> dict[str, Placement]:
+    located = [op for op in ops if isinstance(op.data.get("location"), dict)]
+    points = [(*op.data["location"]["coordinates"][:2], op.data.get("location_datum", "wgs84"))
+              for op in located]
+    return {op.op_id: p for op, p in zip(located, place_points(points), strict=True)}
+
+
+def _load_batch(ops: list[Op]) -> Batch:
+    ids = {op.id for op in ops}
+    ids |= {op.data["incident_id"] for op in ops if op.data.get("incident_id")}
+    batch = Batch(records=load_records(ids))
+    bases: dict[str, int] = {}
+    for op in ops:
+        if op.base_version is not None and op.id in batch.records:
+            bases[op.id] = min(bases.get(op.id, op.base_version), op.base_version)
+    batch.history = load_history(bases)
+    return batch
+
+
+def _finish(run: DeviceRun, new_next: int) -> None:
+    """Log every fresh op and the outcome of held ones, then move the device on."""
+    fresh = [{"op_id": it.parsed.op_id, "device_seq": seq, "entity": _get(it.raw, "entity"),
+              "record_id": it.parsed.op.id if it.parsed.op else None,
+              "action": _get(it.raw, "action"), "fingerprint": it.parsed.fingerprint,
+              "payload": it.raw, "status": (it.result or {"status": "held"})["status"],
+              "result": it.result or {"op_id": it.parsed.op_id, "status": "held"}}
+             for seq, it in run.fresh.items()]
+    db.session.execute(text("""
+        INSERT INTO op_log (op_id, device_id, device_seq, user_id, entity, record_id, action,
+                            fingerprint, payload, status, result, processed_at)
+        SELECT x.op_id, :d, x.device_seq, :u, x.entity, x.record_id, x.action, x.fingerprint,
+               x.payload, x.status, x.result, CASE WHEN x.status <> 'held' THEN now() END
+        FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(
+            op_id uuid, device_seq bigint, entity text, record_id uuid, action text,
+            fingerprint text, payload jsonb, status text, result jsonb)
+    """), {"d": run.device_id, "u": run.caller.user_id, "rows": json.dumps(fresh)})
+    done = [{"seq": s, "status": it.result["status"], "result": it.result}
+            for s, it in run.held.items() if it.result is not None]
+    if done:
+        db.session.execute(text("""
+            UPDATE op_log o SET status = x.status, result = x.result, processed_at = now()
+            FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(seq bigint, status text, result jsonb)
+            WHERE o.device_id = :d AND o.device_seq = x.seq
+        """), {"d": run.device_id, "rows": json.dumps(done)})
+    db.session.execute(text("UPDATE device SET next_seq = :n, last_seen_at = now() WHERE id = :d"),
+                       {"n": new_next, "d": run.device_id})
+    stamp_changes(run.touched)
+
+
+def _get(raw: Any, key: str) -> Any:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, str) and len(value) <= 16 else None
+
+
+def _fill_duplicates_in_request(parsed: list[ParsedOp], results: list[Result | None]) -> None:
+    first: dict[str, Result] = {}
+    for i, p in enumerate(parsed):
+        if results[i] is not None and p.op_id and p.op_id not in first:
+            first[p.op_id] = results[i]  # type: ignore[assignment]
+    for i, p in enumerate(parsed):
+        if results[i] is None and p.op_id in first:
+            original = first[p.op_id]
+            same = any(q.op_id == p.op_id and q.fingerprint == p.fingerprint
+                       for q in parsed[:i])
+            results[i] = ({**original, "status": "duplicate",
+                           "original_status": original.get("status")} if same else
+                          rejected(p.op_id, "op_id_reused", {"op_id": [
+                              "this op_id was already used for an op with different content"]}))
+
+
+def _add_missing_attachments(parsed: list[ParsedOp], results: list[Result | None]) -> None:
+    wanted = {i: [h for h in (p.op.data.get("photos") or []) if SHA256.match(h)]
+              for i, p in enumerate(parsed) if p.op is not None}
+    hashes = sorted({h for hs in wanted.values() for h in hs})
+    if not hashes:
+        return
+    stored = set(db.session.execute(text(
+        "SELECT sha256 FROM attachment WHERE sha256 = ANY(:h)"), {"h": hashes}).scalars())
+    for i, hs in wanted.items():
+        result = results[i]
+        missing = [h for h in hs if h not in stored]
+        if result is not None and missing and result["status"] != "rejected":
+            result["missing_attachments"] = missing

@@ -51,6 +51,7 @@ MATCH_KINDS = ("inside", "edge", "nearest", "outside")
 # reaches closer than edge_m to the border (points in between take the exact path).
 _QUAD_SEGS = 4
 _ARC_FACTOR = 1.0 / np.cos(np.pi / (4 * _QUAD_SEGS))
+_TIE_M = 1e-6  # distances closer than a micrometre are equal
 
 
 def _first_per_group(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
@@ -183,12 +184,22 @@ class GridIndex:
 
     def _match_nearest(self, pts: np.ndarray, rest: np.ndarray, local: np.ndarray,
                        kind: np.ndarray) -> None:
-        """Nearest grid within ``nearest_m`` for points outside every grid."""
-        (p, g), dist = self._full_tree.query_nearest(
-            pts[rest], max_distance=self.nearest_m, return_distance=True, all_matches=True)
+        """Nearest grid within ``nearest_m`` for points outside every grid.
+
+        Distances within ``_TIE_M`` of the minimum count as ties (broken by the
+        smallest code): exact float equality would make the choice depend on
+        rounding noise of the projection.
+        """
+        p, g = self._full_tree.query(pts[rest], predicate="dwithin", distance=self.nearest_m)
         if len(p) == 0:
             return
-        best = _first_per_group(p, dist, self._rank[g])
-        p, g = rest[p[best]], g[best]
+        dist = shapely.distance(self._full[g], pts[rest[p]])
+        order = np.lexsort((dist, p))
+        p, g, dist = p[order], g[order], dist[order]
+        starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+        dmin = np.repeat(dist[starts], np.diff(np.r_[starts, len(p)]))
+        tie = dist <= dmin + _TIE_M
+        best = _first_per_group(p[tie], self._rank[g[tie]])
+        p, g = rest[p[tie][best]], g[tie][best]
         local[p] = g
         kind[p] = "nearest"

@@ -28,3 +28,20 @@ def feature(geometry: Any, **props: Any) -> dict[str, Any]:
     return {"type": "Feature", "properties": props, "geometry": geometry}
 
 
+
+
+def write_shapefile(path: Path, geoms: list[Any], fields: dict[str, list[Any]],
+                    encoding: str = "GBK", cpg: bool = True) -> Path:
+    """Write a polygon Shapefile with pyogrio (text in ``encoding``)."""
+    import numpy as np
+    import pyogrio.raw
+    import shapely
+
+    data = [np.array(v, dtype=float if all(isinstance(x, float) for x in v) else object)
+            for v in fields.values()]
+    pyogrio.raw.write(path, shapely.to_wkb(np.array(geoms, dtype=object)), data, list(fields),
+                      driver="ESRI Shapefile", geometry_type="Polygon", crs="EPSG:4326",
+                      encoding=encoding)
+    if not cpg:
+        path.with_suffix(".cpg").unlink()
+    return path

@@ -19,7 +19,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo.match import GridIndex  # noqa: E402
+from geo.match import GridIndex
 
 # A city-sized box around Nanjing (WGS-84).
 CENTER_LON, CENTER_LAT = 118.78, 32.05

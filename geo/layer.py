@@ -167,6 +167,8 @@ def read_layer(path: str | Path, *, datum: str = "wgs84", encoding: str | None =
     except ValueError as exc:
         raise LayerError(str(exc)) from None
     raw = read_raw(path, encoding)
+    if not raw.records:
+        raise LayerError(f"{Path(path).name} has no features")
     fmap = _field_map(raw, field_map)
     builder = _Builder(raw, fmap, datum_name)
     builder.check_geometries()

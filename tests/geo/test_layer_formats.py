@@ -229,3 +229,20 @@ def test_gbk_geojson_detected(tmp_path: Path) -> None:
     path.write_bytes(json.dumps(doc, ensure_ascii=False).encode("gbk"))
     result = read_layer(path)
     assert result.encoding == "gbk" and result.features[0].name == "一号网格"
+
+
+def test_empty_layer(write_geojson) -> None:
+    with pytest.raises(LayerError, match=r"grids\.geojson has no features"):
+        read_layer(write_geojson([]))
+
+
+def test_geo_imports_no_web_stack() -> None:
+    import subprocess
+    import sys
+
+    code_ = ("import sys, geo.layer, geo.match, geo.datum; "
+             "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy')]; "
+             "print(bad)")
+    out = subprocess.run([sys.executable, "-c", code_], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

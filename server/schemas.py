@@ -69,7 +69,7 @@ class MatchResponse(Strict):
 
 class PushRequest(Strict):
     device_id = fields.String(required=True, validate=validate.Length(1, 128))
-    ops = fields.List(fields.Raw(), required=True,
+    ops = fields.List(fields.Raw(allow_none=True), required=True,
                       metadata={"description": "at most SYNC_MAX_OPS (500) ops"})
 
 

@@ -1,0 +1,43 @@
+# GridPatrol: `make run` serves the app on :8000; `make test` runs every test.
+# Both install what they need first (venv, npm packages and the PWA build, PostGIS and
+# Chromium from Debian's packages).
+
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+PWA_STAMP := pwa/dist/index.html
+PWA_SOURCES := $(shell find pwa -path pwa/node_modules -prune -o -path pwa/dist -prune -o -type f -print 2>/dev/null)
+
+.PHONY: run test venv pwa system lint bench clean
+
+run: venv pwa
+	scripts/run.sh
+
+test: venv pwa system
+	scripts/test.sh
+
+venv: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+pwa: $(PWA_STAMP)
+
+$(PWA_STAMP): $(PWA_SOURCES)
+	cd pwa && npm ci --no-audit --no-fund && npm run build
+
+system:
+	scripts/ensure-chromium.sh
+	scripts/provision-db.sh > /dev/null
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: venv pwa system
+	$(VENV)/bin/python bench/match.py
+
+clean:
+	rm -rf $(VENV) pwa/node_modules pwa/dist

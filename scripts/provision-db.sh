@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Print a server-level PostgreSQL URL (no database name) where PostGIS can be created.
+#
+# Uses the server on 127.0.0.1:5432 when one answers; otherwise initialises and starts a
+# private cluster under ./var/pg on port 5433. Installs PostgreSQL and PostGIS with apt
+# when they are missing (as root, on Debian).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { echo "provision-db: $*" >&2; }
+
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    log "missing packages: $*; install them (as root: apt-get install -y $*)"; exit 1
+  fi
+  log "installing $*"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2 && apt-get install -y -qq "$@" >&2
+}
+
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$pg_bin" ]; then
+  apt_install postgresql-15 postgresql-15-postgis-3
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+pg_major=$(basename "$(dirname "$pg_bin")")
+if ! ls /usr/share/postgresql/"$pg_major"/extension/postgis.control >/dev/null 2>&1; then
+  apt_install "postgresql-$pg_major-postgis-3"
+fi
+
+if "$pg_bin/pg_isready" -q -h 127.0.0.1 -p 5432; then
+  echo "postgresql+psycopg://postgres@127.0.0.1:5432"
+  exit 0
+fi
+
+data=var/pg/data; sock="$PWD/var/pg"
+mkdir -p "$data"
+as_pg=()
+if [ "$(id -u)" = 0 ]; then
+  chown -R postgres:postgres var/pg
+  as_pg=(runuser -u postgres --)
+fi
+if [ ! -f "$data/PG_VERSION" ]; then
+  log "initialising a private cluster in $data"
+  "${as_pg[@]}" "$pg_bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >&2
+fi
+if ! "$pg_bin/pg_isready" -q -h 127.0.0.1 -p 5433; then
+  log "starting the private cluster on 127.0.0.1:5433"
+  "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$data" -l "$sock/server.log" -w \
+    -o "-p 5433 -k $sock -c listen_addresses=127.0.0.1" start >&2
+fi
+echo "postgresql+psycopg://postgres@127.0.0.1:5433"

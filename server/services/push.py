@@ -264,3 +264,24 @@ def _add_missing_attachments(parsed: list[ParsedOp], results: list[Result | None
         missing = [h for h in hs if h not in stored]
         if result is not None and missing and result["status"] != "rejected":
             result["missing_attachments"] = missing
+
+
+def apply_direct(caller: Caller, entity: str, record_id: str, action: str,
+                 base_version: int | None, data: dict[str, Any]) -> Result:
+    """Apply one change made at a desk (not by a device): same rules, no device sequence.
+
+    The caller commits. A result is returned as for sync; the desk turns ``conflict`` into
+    409 and ``rejected`` into 403/404/422.
+    """
+    import uuid
+
+    raw = {"op_id": str(uuid.uuid4()), "device_seq": 1, "entity": entity, "id": record_id,
+           "action": action, "base_version": base_version, "data": data}
+    parsed = parse_op(raw)
+    if parsed.op is None:
+        return rejected(parsed.op_id, "validation", parsed.errors)
+    run = DeviceRun(caller, caller.device_id)
+    item = Incoming(parsed, raw, None)
+    _apply_in_order(run, [item])
+    stamp_changes(run.touched)
+    return item.result or rejected(parsed.op_id, "validation", {})

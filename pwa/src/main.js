@@ -11,6 +11,8 @@ import { registerSW } from './swreg.js';
 import { connectionState } from './connection.js';
 import { db, kvGet } from './store.js';
 import { requestPersistence } from './storage.js';
+import { resumeTrackingIfActive } from './tracker.js';
+import { enqueue } from './outbox.js';
 
 import { loginScreen } from './ui/login.js';
 import { homeScreen } from './ui/home.js';
@@ -127,6 +129,7 @@ function boot() {
   window.addEventListener('hashchange', render);
   onAuthLost(() => { toast('登录已失效，请重新登录。未上传的记录仍在本机。', 'error'); render(); });
   startAutoSync();
+  resumeTrackingIfActive();
   requestPersistence();
   render();
 }
@@ -146,5 +149,5 @@ if ('serviceWorker' in navigator) {
 }
 
 // A handle for tests and support staff (read-only helpers plus the db).
-window.gridpatrol = { db, notify, go };
+window.gridpatrol = { db, notify, go, enqueue };
 boot();

@@ -41,6 +41,33 @@ export async function enqueue(...specs) {
   return stored;
 }
 
+/**
+ * Add ops from a backup: same op_id and content, but a new device_seq on this
+ * device (device_seq is per device). Ops already here are skipped.
+ */
+export async function importOps(ops) {
+  let added = 0;
+  await db.transaction('rw', db.kv, db.outbox, db.history, async () => {
+    let last = (await kvGet('device_seq_last', 0)) || 0;
+    for (const o of [...ops].sort((a, b) => a.device_seq - b.device_seq)) {
+      if (!o || !o.op_id || !o.entity || !o.id || !o.action) continue;
+      if (await db.outbox.where('op_id').equals(o.op_id).count()) continue;
+      if (await db.history.where('op_id').equals(o.op_id).count()) continue;
+      last += 1;
+      await db.outbox.add({
+        device_seq: last, op_id: o.op_id, entity: o.entity, id: o.id, action: o.action,
+        base_version: o.base_version ?? null, data: o.data, recorded_at: o.recorded_at,
+        status: 'pending', label: o.label || '', created_at: Date.now(), tries: 0,
+        imported: true, orig_device_id: o.device_id || null, orig_device_seq: o.device_seq,
+      });
+      added += 1;
+    }
+    await db.kv.put({ key: 'device_seq_last', value: last });
+  });
+  notify('outbox');
+  return added;
+}
+
 /** Ops as they go on the wire. */
 export function wire(op) {
   return {
@@ -77,6 +104,11 @@ export async function applyResults(ops, results) {
     for (const op of ops) {
       const r = byId.get(op.op_id);
       if (!r) continue; // unknown: keep and resend
+      if (r.status === 'rejected' && r.code === 'op_id_reused' && (op.imported || op.exported)) {
+        // The same op, carried in a backup, already reached the server under
+        // the other device's sequence number: it is delivered.
+        r.status = 'duplicate';
+      }
       if (FORGETTABLE.has(r.status)) {
         await db.outbox.delete(op.device_seq);
         await db.history.put({

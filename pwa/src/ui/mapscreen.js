@@ -1,5 +1,90 @@
+// 地图: my grids, my position, and which grid I am in. MapLibre is loaded
+// only here (and in the report form's map picker).
 import { h, mount } from '../dom.js';
+import { db, kvGet } from '../store.js';
+import { createMap, bboxOf } from '../mapbase.js';
+import { matchGrid } from '../geo.js';
+
+export async function gridCollection() {
+  const grids = await db.grids.toArray();
+  return { type: 'FeatureCollection', features: grids.map((g) => ({ type: 'Feature', properties: g.properties, geometry: g.geometry })) };
+}
+
+/** A map with my grids; resolves {map, maplibregl} or null (status says why). */
+export async function gridMap(container, status) {
+  const fc = await gridCollection();
+  const meta = await kvGet('meta', null);
+  const made = await createMap(container, {
+    styleUrl: meta && meta.basemap_style,
+    bounds: bboxOf(fc.features) || undefined,
+    onError: (msg) => { status.textContent = msg; status.dataset.state = 'failed'; },
+  });
+  if (!made) return null;
+  const { map } = made;
+  map.addSource('grids', { type: 'geojson', data: fc });
+  map.addSource('me', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: 'grids-fill', type: 'fill', source: 'grids', paint: { 'fill-color': '#0b3d91', 'fill-opacity': 0.1 } });
+  map.addLayer({ id: 'grids-line', type: 'line', source: 'grids', paint: { 'line-color': '#0b3d91', 'line-width': 2 } });
+  map.addLayer({ id: 'me', type: 'circle', source: 'me', paint: { 'circle-radius': 9, 'circle-color': '#d50000', 'circle-stroke-color': '#fff', 'circle-stroke-width': 3 } });
+  status.textContent = fc.features.length ? '' : '本机还没有网格数据（联网同步后出现）';
+  status.dataset.state = 'ready';
+  return made;
+}
+
+export function setPoint(map, lon, lat) {
+  map.getSource('me').setData({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [lon, lat] } }] });
+}
 
 export async function mapScreen(root, { go }) {
-  mount(root, h('p', {}, '即将推出'), h('button', { onclick: () => go('') }, '返回'));
+  const status = h('p', { class: 'muted', testid: 'map-status', 'data-state': 'loading' }, '地图加载中…');
+  const where = h('p', { class: 'grid-name', testid: 'map-grid' }, '正在定位…');
+  const pos = h('p', { class: 'muted', testid: 'map-position' });
+  const el = h('div', { class: 'map', testid: 'map-view' });
+  mount(root, h('h2', {}, '地图'), where, pos, status, el, h('div', { class: 'row' }, h('button', { onclick: () => go('') }, '返回')));
+  let made = null;
+  let watchId = null;
+  let lastMatch = 0;
+  async function onPos(p) {
+    const { longitude: lon, latitude: lat, accuracy } = p.coords;
+    pos.textContent = `经度 ${lon.toFixed(6)}，纬度 ${lat.toFixed(6)}，精度约 ±${Math.round(accuracy)} 米`;
+    if (made) setPoint(made.map, lon, lat);
+    if (Date.now() - lastMatch > 5000) {
+      lastMatch = Date.now();
+      const m = await matchGrid(lon, lat);
+      where.textContent = m && m.code ? `您在 ${m.name}` : m ? '您不在任何网格内' : '离线：无法确定所在网格';
+      where.dataset.code = (m && m.code) || '';
+    }
+  }
+  if (navigator.geolocation) {
+    watchId = navigator.geolocation.watchPosition(onPos, () => { where.textContent = '暂时无法定位'; }, { enableHighAccuracy: true, maximumAge: 0, timeout: 20000 });
+  }
+  made = await gridMap(el, status);
+  return () => { if (watchId != null) navigator.geolocation.clearWatch(watchId); if (made) made.map.remove(); };
+}
+
+/** Inline map to adjust a point: resolves when the user taps "用这个位置". */
+export async function pickPointOnMap(container, start, onPick) {
+  const status = h('p', { class: 'muted', testid: 'pick-status', 'data-state': 'loading' }, '地图加载中…');
+  const el = h('div', { class: 'map', testid: 'pick-map', style: { height: '50vh' } });
+  const hint = h('p', {}, '在地图上点选事件位置');
+  const use = h('button', { type: 'button', class: 'primary', testid: 'pick-use', disabled: true }, '用这个位置');
+  const cancel = h('button', { type: 'button', testid: 'pick-cancel' }, '取消');
+  mount(container, hint, status, el, h('div', { class: 'row' }, cancel, use));
+  const made = await gridMap(el, status);
+  let chosen = start ? { lon: start.lon, lat: start.lat } : null;
+  const close = () => { if (made) made.map.remove(); mount(container); };
+  cancel.onclick = close;
+  if (!made) return;
+  if (chosen) { setPoint(made.map, chosen.lon, chosen.lat); made.map.setCenter([chosen.lon, chosen.lat]); made.map.setZoom(16); use.disabled = false; }
+  made.map.on('click', (e) => {
+    chosen = { lon: e.lngLat.lng, lat: e.lngLat.lat };
+    setPoint(made.map, chosen.lon, chosen.lat);
+    use.disabled = false;
+  });
+  use.onclick = async () => {
+    const meta = await kvGet('meta', null);
+    const datum = (meta && meta.basemap_datum) || 'wgs84';
+    onPick({ lon: chosen.lon, lat: chosen.lat, accuracy: null, datum, adjusted: true });
+    close();
+  };
 }

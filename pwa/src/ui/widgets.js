@@ -10,13 +10,18 @@ export function locationWidget(prefix, { onChange } = {}) {
   const text = h('div', { testid: `${prefix}-location` }, '正在定位…');
   const grid = h('div', { class: 'grid-name', testid: `${prefix}-grid` });
   const btn = h('button', { type: 'button', testid: `${prefix}-locate`, onclick: () => locate() }, '重新定位');
-  const el = h('div', { class: 'loc' }, text, grid, h('div', { class: 'row' }, btn));
+  const picker = h('div', {});
+  const adjust = h('button', { type: 'button', testid: `${prefix}-adjust`, onclick: async () => {
+    const { pickPointOnMap } = await import('./mapscreen.js');
+    pickPointOnMap(picker, state, (s) => { state = s; show(); onChange && onChange(state); showGrid(); });
+  } }, '在地图上调整');
+  const el = h('div', { class: 'loc' }, text, grid, h('div', { class: 'row' }, btn, adjust), picker);
   let seq = 0;
 
   function show() {
     if (!state) { text.textContent = '尚未定位'; text.dataset.ok = '0'; return; }
     const acc = state.accuracy != null ? `，精度约 ±${Math.round(state.accuracy)} 米` : '';
-    const datum = state.datum && state.datum !== 'wgs84' ? `（${state.datum.toUpperCase()} 地图选点）` : '';
+    const datum = state.adjusted ? `（地图选点${state.datum && state.datum !== 'wgs84' ? ` ${state.datum.toUpperCase()}` : ''}）` : '';
     text.textContent = `位置：经度 ${state.lon.toFixed(6)}，纬度 ${state.lat.toFixed(6)}${acc}${datum}`;
     text.dataset.ok = '1';
     text.dataset.lon = String(state.lon);

@@ -1,0 +1,157 @@
+"""PROTOCOL rules 9–10, pull scope, personal data, and resolving conflicts."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.sync.helpers import GRID, OTHER_GRID, household, record, statuses
+
+
+def test_field_user_cannot_touch_households_outside_their_grids(signed_in, inside_points, db):
+    mine = signed_in(role="grid_leader", grids=[GRID])
+    stranger = signed_in(grids=[OTHER_GRID])
+    res = stranger.push(stranger.op("household", "create", household(inside_points[GRID])))[0]
+    assert res["status"] == "rejected" and res["code"] == "forbidden"
+    hid = str(uuid.uuid4())
+    mine.push(mine.op("household", "create", household(inside_points[GRID]), id=hid))
+    res = stranger.push(stranger.op("household", "update", {"note": "x"}, id=hid,
+                                    base_version=1))[0]
+    assert res["status"] == "rejected" and res["code"] == "forbidden"
+    assert record(db, hid)["version"] == 1
+
+
+def test_reports_outside_own_grids_are_kept_and_stay_editable(signed_in, inside_points, db):
+    worker = signed_in(grids=[OTHER_GRID])
+    op = worker.op("inspection", "create", {
+        "kind": "patrol", "occurred_at": "2026-11-23T08:00:00+08:00",
+        "location": {"type": "Point", "coordinates": list(inside_points[GRID])}})
+    res = worker.push(op)[0]
+    assert res["status"] == "applied" and res["grid_code"] == GRID
+    edit = worker.push(worker.op("inspection", "update", {"note": "补充"}, id=op["id"],
+                                 base_version=1))[0]
+    assert edit["status"] == "applied"
+    changes, _ = worker.pull_all()
+    assert op["id"] in {c["id"] for c in changes}
+
+
+def test_outside_every_grid_is_stored_and_flagged(signed_in, db):
+    worker = signed_in(grids=[GRID])
+    op = worker.op("inspection", "create", {
+        "kind": "patrol", "occurred_at": "2026-11-23T08:00:00+08:00",
+        "location": {"type": "Point", "coordinates": [116.39, 39.9]}})
+    res = worker.push(op)[0]
+    assert res["status"] == "applied" and res["grid_code"] is None
+    assert res["match"] == "outside" and res["review"] == "outside_grids"
+    assert record(db, op["id"])["grid_code"] is None
+
+
+def test_gcj02_location_is_converted_before_matching(signed_in, inside_points, db):
+    from geo.datum import from_wgs84
+
+    worker = signed_in(grids=[GRID])
+    lon, lat = inside_points[GRID]
+    glon, glat = from_wgs84(lon, lat, "gcj02")
+    op = worker.op("inspection", "create", {
+        "kind": "patrol", "occurred_at": "2026-11-23T08:00:00+08:00",
+        "location": {"type": "Point", "coordinates": [float(glon), float(glat)]},
+        "location_datum": "gcj02", "location_accuracy_m": 12.5})
+    res = worker.push(op)[0]
+    assert res["grid_code"] == GRID
+    stored = record(db, op["id"])["data"]
+    assert abs(stored["location"]["coordinates"][0] - lon) < 1e-6
+    assert "location_datum" not in stored and stored["location_accuracy_m"] == 12.5
+
+
+def test_pull_is_isolated_and_a_new_grid_arrives(app, signed_in, inside_points):
+    owner = signed_in(role="grid_leader", grids=[GRID])
+    hid = str(uuid.uuid4())
+    owner.push(owner.op("household", "create", household(inside_points[GRID]), id=hid))
+    other = signed_in(grids=[OTHER_GRID])
+    changes, cursor = other.pull_all()
+    assert hid not in {c["id"] for c in changes}
+    out = app.test_cli_runner().invoke(args=["users", "set-grids", other.user["username"],
+                                             "--grid", OTHER_GRID, "--grid", GRID])
+    assert out.exit_code == 0, out.output
+    changes, _ = other.pull_all(cursor)
+    assert hid in {c["id"] for c in changes}
+
+
+def test_supervisor_pull_is_scoped_to_their_street(signed_in, inside_points):
+    worker = signed_in(role="grid_leader", grids=[GRID])
+    hid = str(uuid.uuid4())
+    worker.push(worker.op("household", "create", household(inside_points[GRID]), id=hid))
+    own_street = signed_in(role="supervisor", areas=["320105001"])
+    other_street = signed_in(role="supervisor", areas=["320105002"])
+    assert hid in {c["id"] for c in own_street.pull_all()[0]}
+    assert hid not in {c["id"] for c in other_street.pull_all()[0]}
+
+
+def test_phone_is_masked_except_for_the_grid_leader_and_audited(signed_in, inside_points, db):
+    leader = signed_in(role="grid_leader", grids=[GRID])
+    patroller = signed_in(grids=[GRID])
+    hid = str(uuid.uuid4())
+    leader.push(leader.op("household", "create", household(inside_points[GRID]), id=hid))
+    seen = {c["id"]: c for c in patroller.pull_all()[0]}
+    assert seen[hid]["data"]["phone"] == "138****5678"
+    seen = {c["id"]: c for c in leader.pull_all()[0]}
+    assert seen[hid]["data"]["phone"] == "13812345678"
+    audited = db.execute(
+        "SELECT count(*) FROM audit_log a JOIN app_user u ON u.id = a.user_id "
+        "WHERE u.username = %s AND %s = ANY(a.record_ids)", (leader.user["username"], hid)
+    ).fetchone()[0]
+    assert audited >= 1
+
+
+def _clash(signed_in, inside_points):
+    a = signed_in(role="grid_leader", grids=[GRID])
+    b = signed_in(grids=[GRID])
+    hid = str(uuid.uuid4())
+    a.push(a.op("household", "create", household(inside_points[GRID]), id=hid))
+    b.push(b.op("household", "update", {"head_name": "张三"}, id=hid, base_version=1))
+    res = a.push(a.op("household", "update", {"head_name": "李四"}, id=hid, base_version=1))[0]
+    assert res["status"] == "conflict"
+    return a, hid, res["conflict_id"]
+
+
+def test_resolve_with_stale_base_is_409(signed_in, inside_points):
+    leader, _, cid = _clash(signed_in, inside_points)
+    r = leader.post(f"/api/v1/conflicts/{cid}/resolve",
+                    json={"base_version": 2, "data": {"head_name": "张三"}})
+    assert r.status_code == 409 and r.json["error"]["code"] == "stale_base"
+
+
+def test_resolve_with_current_base_writes_a_version(signed_in, inside_points, db):
+    leader, hid, cid = _clash(signed_in, inside_points)
+    r = leader.post(f"/api/v1/conflicts/{cid}/resolve",
+                    json={"base_version": 3, "data": {"head_name": "张三"}})
+    assert r.status_code == 200, r.json
+    rec = record(db, hid)
+    assert rec["version"] == 4 and rec["data"]["head_name"] == "张三" and rec["conflict"] is None
+    status = db.execute("SELECT status FROM conflict WHERE id = %s", (cid,)).fetchone()[0]
+    assert status == "resolved"
+    again = leader.post(f"/api/v1/conflicts/{cid}/resolve",
+                        json={"base_version": 4, "data": {}})
+    assert again.status_code == 409
+    resolved = leader.get("/api/v1/conflicts?status=resolved").json["conflicts"]
+    assert any(c["id"] == cid and c["resolved_by"] == leader.user["username"] for c in resolved)
+
+
+def test_clean_update_never_clears_a_hard_conflict(signed_in, inside_points, db):
+    leader, hid, _ = _clash(signed_in, inside_points)
+    leader.push(leader.op("household", "update", {"room": "808"}, id=hid, base_version=3))
+    assert record(db, hid)["conflict"] == "hard"
+
+
+def test_resolve_bad_input(signed_in, inside_points):
+    leader, _, cid = _clash(signed_in, inside_points)
+    r = leader.post(f"/api/v1/conflicts/{cid}/resolve", json={"data": {}})
+    assert r.status_code == 422
+    r = leader.post(f"/api/v1/conflicts/{cid}/resolve",
+                    json={"base_version": 3, "data": {"members": "lots"}})
+    assert r.status_code == 422 and "members" in r.json["error"]["details"]
+    r = leader.post("/api/v1/conflicts/not-a-uuid/resolve", json={"base_version": 1, "data": {}})
+    assert r.status_code == 404
+    patroller = signed_in(grids=[GRID])
+    r = patroller.post(f"/api/v1/conflicts/{cid}/resolve", json={"base_version": 3, "data": {}})
+    assert r.status_code == 403
+    assert statuses([]) == []

@@ -3,9 +3,16 @@ import time
 
 import requests
 
-from tests.browser.pwa_helpers import (
-    Device, go_offline_and_reload, inside_points, login_field, outbox_count,
-    set_position, wait_location, wait_pulled, wait_synced,
+from tests.browser.test_pwa_helpers import (
+    Device,
+    go_offline_and_reload,
+    inside_points,
+    login_field,
+    outbox_count,
+    set_position,
+    wait_location,
+    wait_pulled,
+    wait_synced,
 )
 
 GRID = "320105001001004"

@@ -1,4 +1,4 @@
-"""Helpers shared by the PWA browser tests (not fixtures: plain functions)."""
+"""Helpers shared by the PWA browser tests: plain functions, no tests (named test_pwa_* to stay in the PWA-owned files)."""
 from __future__ import annotations
 
 import json

@@ -1,0 +1,62 @@
+"""Grid assessment statistics, as JSON, CSV or XLSX."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from server.auth import current_caller, login_required
+from server.console_schemas import StatsArgs, StatsResponse
+from server.services import desk as desk_service
+from server.services import stats as service
+
+PREFIX = ""
+blp = Blueprint("stats", __name__, description="Grid assessment statistics and exports")
+blp.record_once(lambda state: desk_service.defaults(state.app.config))
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blp.route("/stats", methods=["GET"])
+@blp.arguments(StatsArgs, location="query")
+@blp.response(200, StatsResponse)
+@login_required
+def stats(args):
+    """Per grid, community or street over ``from``..``to`` (default the last 7 days).
+
+    Patrol coverage (share of grid-days with a patrol), visits, reports, on-the-spot
+    fixes (handles), incidents on time vs overdue, 核查 verifications and 返工 reworks
+    with the rework rate, and silent grids (no inspection for ``silent_days``), plus a
+    ``totals`` row. Scoped to the caller's grids or area; department users get 403.
+    """
+    return service.statistics(current_caller(), args)
+
+
+def _download(body: bytes, mimetype: str, result: dict, ext: str) -> Response:
+    name = f"gridpatrol-stats-{result['level']}-{result['from_']}-{result['to']}.{ext}"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "private, no-store"})
+
+
+@blp.route("/stats.csv", methods=["GET"])
+@blp.arguments(StatsArgs, location="query")
+@blp.doc(responses={"200": {"description": "UTF-8 CSV with a BOM, one row per unit + total",
+                            "content": {"text/csv": {"schema": {"type": "string"}}}}})
+@login_required
+def stats_csv(args):
+    """The same table as ``GET /stats``, as CSV."""
+    result = service.statistics(current_caller(), args)
+    return _download(service.to_csv(result), "text/csv", result, "csv")
+
+
+@blp.route("/stats.xlsx", methods=["GET"])
+@blp.arguments(StatsArgs, location="query")
+@blp.doc(responses={"200": {"description": "an XLSX workbook with one sheet",
+                            "content": {XLSX: {"schema": {"type": "string",
+                                                          "format": "binary"}}}}})
+@login_required
+def stats_xlsx(args):
+    """The same table as ``GET /stats``, as an Excel workbook."""
+    result = service.statistics(current_caller(), args)
+    return _download(service.to_xlsx(result), XLSX, result, "xlsx")

@@ -1,0 +1,59 @@
+"""``GET /api/v1/tiles/{layer}/{z}/{x}/{y}.mvt``: vector tiles for the console's map.
+
+Tiles need the Bearer token like every other call. MapLibre GL adds it with
+``transformRequest``::
+
+    new maplibregl.Map({..., transformRequest: (url) => url.includes('/api/v1/tiles/')
+        ? {url, headers: {Authorization: `Bearer ${token}`}} : {url}})
+"""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+
+from server.auth import current_caller, login_required
+from server.console_schemas import TileArgs
+from server.services import desk as desk_service
+from server.services import tiles as service
+
+PREFIX = "/tiles"
+blp = Blueprint("tiles", __name__, description="Mapbox vector tiles of the console's map layers")
+blp.record_once(lambda state: desk_service.defaults(state.app.config))
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@blp.route("/<layer>/<z>/<x>/<y>.mvt", methods=["GET"])
+@blp.arguments(TileArgs, location="query")
+@blp.doc(responses={
+    "200": {"description": "a Mapbox vector tile (empty body: nothing here)",
+            "content": {MVT: {"schema": {"type": "string", "format": "binary"}}}},
+    "304": {"description": "not modified (If-None-Match matched the ETag)"},
+    "400": {"description": "bad z/x/y"}, "404": {"description": "unknown layer"}})
+@login_required
+def tile(args, layer: str, z: str, x: str, y: str):
+    """One tile of ``grids``, ``inspections``, ``incidents``, ``tracks`` or ``heat``.
+
+    Scoped to the caller. Query: ``from``/``to`` (dates, inclusive, by server arrival),
+    ``kind`` (inspection kinds), ``status`` (incident statuses), ``street``, ``community``,
+    ``measure`` (grids: ``coverage`` = share of days in from..to, default today, with a
+    patrol; ``open``/``overdue`` incidents; ``days_since_visit``). Below zoom 14 points
+    come as clusters (``cluster: true``, ``count`` and per-kind or per-light counts).
+    ``Cache-Control: private`` with an ETag; ``If-None-Match`` gets a 304.
+    """
+    caller = current_caller()
+    t = service.parse_tile(layer, z, x, y)
+    tag = service.etag(caller, layer, t, args)
+    max_age = current_app.config.get("TILES_MAX_AGE", 30)
+    headers = {"ETag": f'"{tag}"', "Cache-Control": f"private, max-age={max_age}",
+               "Vary": "Authorization"}
+    if tag in _if_none_match():
+        return Response(status=304, headers=headers)
+    body = service.render(caller, layer, t, args)
+    return Response(body, status=200, mimetype=MVT, headers=headers)
+
+
+def _if_none_match() -> set[str]:
+    raw = request.headers.get("If-None-Match", "")
+    return {part.strip().removeprefix("W/").strip('"') for part in raw.split(",") if part.strip()}

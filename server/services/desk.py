@@ -1,0 +1,303 @@
+"""The work-order desk (工单): queues by status, an incident's history, and transitions.
+
+Transitions go through :func:`server.services.push.apply_direct`, so the desk obeys the
+same state machine, roles, versions and history as sync. Traffic lights are computed in
+SQL: a stage's clock starts when its status was entered (the newest ``record_version``
+whose ``changed`` holds ``status``) and ends at ``due_at``; yellow from 80 % of it, red
+past ``due_at``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import text
+
+from server.auth import Caller
+from server.errors import ApiError
+from server.extensions import db
+from server.scope import CallerAuthority, grid_places, record_filter
+from server.services.push import apply_direct
+from server.services.records import record_json
+from sync.incident import TRANSITIONS, Actor, check_transition, next_statuses
+
+DESK_ROLES = ("supervisor", "admin", "department")
+DEFAULT_DEPARTMENTS = "城管,市政,公安,消防,环保,住建"
+OPEN_SQL = "{r}.status NOT IN ('closed', 'rejected', 'void')"
+
+# The moment the current status was entered.
+STAGE_SINCE_SQL = ("(SELECT max(rv.created_at) FROM record_version rv "
+                   "WHERE rv.record_id = {r}.id AND 'status' = ANY(rv.changed))")
+
+
+def defaults(config: dict[str, Any]) -> None:
+    """Console settings, from the environment unless the app config already has them."""
+    config.setdefault("DEPARTMENTS", [d.strip() for d in os.environ.get(
+        "DEPARTMENTS", DEFAULT_DEPARTMENTS).split(",") if d.strip()])
+    config.setdefault("CONSOLE_TIMEZONE", os.environ.get("CONSOLE_TIMEZONE", "Asia/Shanghai"))
+    config.setdefault("TILES_MAX_AGE", int(os.environ.get("TILES_MAX_AGE", 30)))
+
+
+def stage_since_sql(r: str = "r") -> str:
+    return STAGE_SINCE_SQL.format(r=r)
+
+
+def light_sql(r: str = "r") -> str:
+    """SQL for the traffic light of incident alias ``r``: green, yellow, red or NULL."""
+    since = f"coalesce({stage_since_sql(r)}, {r}.created_at)"
+    return (f"CASE WHEN {r}.due_at IS NULL THEN NULL "
+            f"WHEN now() >= {r}.due_at THEN 'red' "
+            f"WHEN now() >= {r}.due_at - ({r}.due_at - {since}) * 0.2 THEN 'yellow' "
+            f"ELSE 'green' END")
+
+
+# --- dates -------------------------------------------------------------------------------
+
+def console_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("CONSOLE_TIMEZONE", "Asia/Shanghai"))
+
+
+def today() -> date:
+    return datetime.now(console_tz()).date()
+
+
+def day_start(d: date) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=console_tz())
+
+
+def window(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """``[start of first, start of the day after last)`` as aware datetimes."""
+    return (day_start(first) if first else None,
+            day_start(last + timedelta(days=1)) if last else None)
+
+
+# --- queues ------------------------------------------------------------------------------
+
+def departments() -> list[str]:
+    return list(current_app.config.get("DEPARTMENTS") or [])
+
+
+def _encode_cursor(due: datetime | None, rid: str) -> str:
+    raw = json.dumps({"d": due.isoformat() if due else None, "i": rid}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime | None, str]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        due = datetime.fromisoformat(value["d"]) if value["d"] is not None else None
+        return due, str(uuid.UUID(value["i"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ApiError(400, "bad_cursor", "the cursor is not one this server issued",
+                       {"cursor": [cursor[:64]]}) from exc
+
+
+def _filters(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    where, params = record_filter(caller)
+    sql = f"r.entity = 'incident' AND NOT r.deleted AND {where}"
+    for key, column in (("street", "g.street_code"), ("community", "g.community_code"),
+                        ("grid", "r.grid_code")):
+        if args.get(key):
+            sql += f" AND {column} = :{key}"
+            params[key] = args[key]
+    if args.get("department"):
+        sql += " AND r.data->>'department' = :department"
+        params["department"] = args["department"]
+    if args.get("urgent") is not None:
+        sql += " AND coalesce(r.data->'urgent' = 'true'::jsonb, false) = :urgent"
+        params["urgent"] = args["urgent"]
+    if args.get("overdue") is True:
+        sql += " AND r.due_at < now()"
+    elif args.get("overdue") is False:
+        sql += " AND (r.due_at IS NULL OR r.due_at >= now())"
+    if args.get("light"):
+        sql += f" AND ({light_sql()}) = :light"
+        params["light"] = args["light"]
+    return sql, params
+
+
+def list_incidents(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
+    where, params = _filters(caller, args)
+    counts = {row.status: row.n for row in db.session.execute(text(f"""
+        SELECT r.status, count(*) AS n FROM record r LEFT JOIN grid g ON g.id = r.grid_id
+        WHERE {where} GROUP BY r.status
+    """), params)}
+    if args.get("status"):
+        where += " AND r.status = ANY(:statuses)"
+        params["statuses"] = list(args["status"])
+    if args.get("cursor"):
+        due, rid = _decode_cursor(args["cursor"])
+        params.update(cd=due, ci=rid)
+        where += (" AND (r.due_at > :cd OR (r.due_at = :cd AND r.id > CAST(:ci AS uuid)) "
+                  "OR r.due_at IS NULL)" if due else
+                  " AND r.due_at IS NULL AND r.id > CAST(:ci AS uuid)")
+    params["limit"] = args["limit"] + 1
+    rows = db.session.execute(text(f"""
+        SELECT r.id::text AS id, r.version, r.status, r.data, r.due_at, r.grid_code,
+               g.street_code, g.community_code, r.conflict, r.created_at, r.updated_at,
+               u.username AS reporter, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
+               {light_sql()} AS light, {stage_since_sql()} AS stage_since
+        FROM record r LEFT JOIN grid g ON g.id = r.grid_id JOIN app_user u ON u.id = r.created_by
+        WHERE {where}
+        ORDER BY r.due_at ASC NULLS LAST, r.id LIMIT :limit
+    """), params).all()
+    more = len(rows) > args["limit"]
+    rows = rows[: args["limit"]]
+    actor_for = _actors(caller, {r.grid_code for r in rows})
+    items = [{
+        "id": r.id, "version": r.version, "status": r.status, "light": r.light,
+        "due_at": r.due_at, "stage_since": r.stage_since, "grid_code": r.grid_code,
+        "street_code": r.street_code, "community_code": r.community_code,
+        "title": r.data.get("title"), "category": r.data.get("category"),
+        "urgent": bool(r.data.get("urgent")), "department": r.data.get("department"),
+        "reporter": r.reporter, "location": [r.lon, r.lat] if r.lon is not None else None,
+        "conflict": r.conflict, "created_at": r.created_at, "updated_at": r.updated_at,
+        "actions": _actions(actor_for(r.grid_code), r.status, r.data.get("department")),
+    } for r in rows]
+    cursor = _encode_cursor(rows[-1].due_at, rows[-1].id) if rows and more else None
+    return {"incidents": items, "counts": counts, "cursor": cursor, "more": more}
+
+
+def _actors(caller: Caller, codes: set[str | None]):
+    authority = CallerAuthority(caller, grid_places({c for c in codes if c}))
+
+    def actor(grid_code: str | None) -> Actor:
+        return Actor(caller.role, authority.covers(grid_code), caller.dept)
+    return actor
+
+
+def _actions(actor: Actor, status: str | None, department: str | None) -> list[str]:
+    if status is None:
+        return []
+    return [to for to in next_statuses(status)
+            if check_transition(status, to, actor, department) is None]
+
+
+# --- one record --------------------------------------------------------------------------
+
+def _uuid_or_404(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise ApiError(404, "not_found", "no such record in your scope") from exc
+
+
+def record_detail(caller: Caller, record_id: str,
+                  entities: tuple[str, ...] = ("incident",)) -> dict[str, Any]:
+    """The record with its grid, history, photos and open conflicts; 404 outside scope."""
+    rid = _uuid_or_404(record_id)
+    where, params = record_filter(caller)
+    params.update(id=rid, entities=list(entities))
+    row = db.session.execute(text(f"""
+        SELECT r.id::text AS id, r.entity, r.version, r.data, r.grid_code, r.match, r.conflict,
+               r.created_at, r.updated_at, r.due_at, r.created_by, r.status,
+               u.username AS created_by_name, g.code AS g_code, g.name AS g_name,
+               g.street_code, g.street_name, g.community_code, g.community_name,
+               CASE WHEN r.entity = 'incident' THEN {light_sql()} END AS light,
+               CASE WHEN r.entity = 'incident' THEN {stage_since_sql()} END AS stage_since
+        FROM record r LEFT JOIN grid g ON g.id = r.grid_id JOIN app_user u ON u.id = r.created_by
+        WHERE r.id = CAST(:id AS uuid) AND r.entity = ANY(:entities) AND NOT r.deleted
+          AND {where}
+    """), params).one_or_none()
+    if row is None:
+        raise ApiError(404, "not_found", "no such record in your scope")
+    history = [{
+        "version": h.version, "at": h.created_at, "by": h.username, "device_id": h.device_id,
+        "changed": list(h.changed or []),
+        "values": {k: h.data.get(k) for k in (h.changed or []) if k in h.data},
+        "from_status": h.prev_status if h.status_changed else None,
+        "to_status": h.status if h.status_changed else None, "deleted": h.deleted,
+    } for h in db.session.execute(text("""
+        SELECT rv.version, rv.created_at, rv.device_id, rv.changed, rv.data, rv.deleted,
+               u.username, rv.data->>'status' AS status,
+               lag(rv.data->>'status') OVER (ORDER BY rv.version) AS prev_status,
+               'status' = ANY(rv.changed) AS status_changed
+        FROM record_version rv LEFT JOIN app_user u ON u.id = rv.user_id
+        WHERE rv.record_id = CAST(:id AS uuid) ORDER BY rv.version
+    """), {"id": rid})]
+    hashes = [h for h in (row.data.get("photos") or []) if isinstance(h, str)]
+    stored = set(db.session.execute(text(
+        "SELECT sha256 FROM attachment WHERE sha256 = ANY(:h)"), {"h": hashes}).scalars())
+    conflicts = db.session.execute(text(
+        "SELECT id::text FROM conflict WHERE record_id = CAST(:id AS uuid) AND status = 'open' "
+        "ORDER BY seq"), {"id": rid}).scalars().all()
+    actions: list[str] = []
+    if row.entity == "incident" and caller.role in DESK_ROLES:
+        actions = _actions(_actors(caller, {row.grid_code})(row.grid_code), row.status,
+                           row.data.get("department"))
+    grid = ({"code": row.g_code, "name": row.g_name, "street_code": row.street_code,
+             "street_name": row.street_name, "community_code": row.community_code,
+             "community_name": row.community_name} if row.g_code else None)
+    return {
+        "entity": row.entity, "id": row.id, "record": record_json(row), "light": row.light,
+        "stage_since": row.stage_since, "grid": grid, "history": history,
+        "photos": [{"sha256": h, "url": f"/api/v1/attachments/{h}", "stored": h in stored}
+                   for h in hashes],
+        "open_conflicts": list(conflicts), "actions": actions,
+    }
+
+
+# --- transitions -------------------------------------------------------------------------
+
+RESULT_STATUS = {"forbidden": 403, "unknown_record": 404, "record_deleted": 404,
+                 "validation": 422}
+
+
+def transition(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Move an incident to ``body["to"]``; the caller's session is committed on success."""
+    rid = _uuid_or_404(record_id)
+    where, params = record_filter(caller)
+    params["id"] = rid
+    row = db.session.execute(text(f"""
+        SELECT r.version, r.status, r.data FROM record r LEFT JOIN grid g ON g.id = r.grid_id
+        WHERE r.id = CAST(:id AS uuid) AND r.entity = 'incident' AND NOT r.deleted AND {where}
+        FOR UPDATE OF r
+    """), params).one_or_none()
+    if row is None:
+        raise ApiError(404, "not_found", "no such incident in your scope")
+    to, base = body["to"], body["base_version"]
+    if base != row.version:
+        raise ApiError(409, "stale_version",
+                       f"the incident is at version {row.version}, not {base}; reload it",
+                       {"base_version": base, "current_version": row.version})
+    if to == row.status:
+        raise ApiError(409, "illegal_transition", f"the incident is already {to}",
+                       {"from": row.status, "to": to})
+    data: dict[str, Any] = {"status": to}
+    department = body.get("department") if to == "dispatched" else None
+    legal = (row.status, to) in TRANSITIONS
+    if legal and department is not None:
+        if department not in departments():
+            raise ApiError(422, "validation", "unknown department",
+                           {"json": {"department": [f"must be one of {', '.join(departments())}"]}})
+        data["department"] = department
+    elif legal and to == "dispatched" and not row.data.get("department"):
+        raise ApiError(422, "validation", "a dispatch needs a department",
+                       {"json": {"department": ["is required to dispatch"]}})
+    if body.get("note"):
+        data["notes"] = [*(row.data.get("notes") or []), {
+            "id": str(uuid.uuid4()), "text": body["note"], "at": datetime.now(UTC).isoformat()}]
+    result = apply_direct(caller, "incident", rid, "update", base, data)
+    if result["status"] in ("applied", "merged"):
+        db.session.commit()
+        return {"result": result, "incident": record_detail(caller, rid)}
+    db.session.rollback()
+    code = result.get("code") or "conflict"
+    if result["status"] == "conflict" or code not in RESULT_STATUS:
+        status = 409
+    else:
+        status = RESULT_STATUS[code]
+    message = {
+        "illegal_transition": f"{row.status} → {to} is not a legal transition",
+        "forbidden": f"your role may not move this incident from {row.status} to {to}",
+    }.get(code, f"the change was not applied ({code})")
+    raise ApiError(status, code, message,
+                   {"from": row.status, "to": to, "errors": result.get("errors")})
+

@@ -1,0 +1,309 @@
+"""Grid assessment statistics per grid, community or street over a date range, in SQL.
+
+Definitions (days are calendar days in ``CONSOLE_TIMEZONE``; a record's day is the day the
+server received it, never the phone's clock):
+
+- ``coverage``: patrolled grid-days / (grids × days), i.e. the share of grid-days with
+  at least one patrol; ``patrol_grid_days`` is the numerator.
+- ``patrols``, ``visits``, ``records``, ``reports``, ``handles`` (随手做, on-the-spot
+  fixes): inspections of that kind in the range.
+- ``incidents``: incidents created in the range; ``incidents_overdue`` those that missed
+  a stage deadline (a stage left, or still open, after entered + its time limit, or an
+  open stage past ``due_at``); ``incidents_on_time`` the rest.
+- ``verifications``: 核查 outcomes (handled → verified or handled → dispatched);
+  ``reworks`` (返工): the failed ones, handled → dispatched; ``rework_rate`` =
+  reworks / verifications.
+- ``silent_grids``: grids with no inspection in the ``silent_days`` days before the end
+  of the range (or now, if that is earlier); ``last_activity`` is the newest inspection.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from datetime import date, datetime, timedelta
+from typing import Any
+from xml.sax.saxutils import escape
+
+from flask import current_app
+from sqlalchemy import text
+
+from server.auth import Caller
+from server.errors import ApiError
+from server.extensions import db
+from server.scope import grid_filter
+from server.services.desk import today, window
+from sync.incident import DEFAULT_LIMITS_MIN, RURAL_VERIFY_MIN
+
+STATS_ROLES = ("supervisor", "admin", "grid_leader", "patroller")
+DEFAULT_DAYS = 7
+MAX_DAYS = 366
+COUNTS = ("grids", "patrol_grid_days", "patrols", "visits", "records", "reports", "handles",
+          "incidents", "incidents_on_time", "incidents_overdue", "verifications", "reworks",
+          "silent_grids")
+COLUMNS = ("unit", "name", "street_code", "community_code", *COUNTS[:2], "coverage",
+           *COUNTS[2:11], "rework_rate", "silent_grids", "last_activity")
+UNIT = {
+    "grid": ("gs.code", "max(gs.name)", "max(gs.street_code)", "max(gs.community_code)"),
+    "community": ("gs.community_code", "max(gs.community_name)", "max(gs.street_code)",
+                  "gs.community_code"),
+    "street": ("gs.street_code", "max(gs.street_name)", "gs.street_code", "NULL"),
+}
+
+
+def _limits_sql() -> str:
+    return ", ".join(f"('{s}', {u}, {n})" for s, (u, n) in DEFAULT_LIMITS_MIN.items())
+
+
+def date_range(args: dict[str, Any]) -> tuple[date, date]:
+    last = args.get("to") or today()
+    first = args.get("from_") or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise ApiError(422, "validation", "from must not be after to",
+                       {"query": {"from": ["must not be after to"]}})
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ApiError(422, "validation", f"the range may span at most {MAX_DAYS} days",
+                       {"query": {"from": [f"at most {MAX_DAYS} days before to"]}})
+    return first, last
+
+
+def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any], dict]:
+    first, last = date_range(args)
+    level = args.get("level") or "grid"
+    silent_days = args.get("silent_days") or 3
+    t0, t1 = window(first, last)
+    assert t0 is not None and t1 is not None
+    scope, params = grid_filter(caller)
+    where = [scope]
+    for key, col in (("street", "g.street_code"), ("community", "g.community_code")):
+        if args.get(key):
+            where.append(f"{col} = :{key}")
+            params[key] = args[key]
+    ref = min(t1, datetime.now(t1.tzinfo))
+    days = (last - first).days + 1
+    params.update(t0=t0, t1=t1, ref=ref, silent=timedelta(days=silent_days), days=days,
+                  rural=RURAL_VERIFY_MIN,
+                  tz=current_app.config.get("CONSOLE_TIMEZONE", "Asia/Shanghai"))
+    unit, name, street, community = UNIT[level]
+    last_of = " , ".join(
+        f"(SELECT max(r.created_at) FROM record r WHERE r.entity = 'inspection' "
+        f"AND NOT r.deleted AND r.grid_code = gs.code AND r.kind = '{k}' "
+        f"AND r.created_at < :ref)"
+        for k in ("patrol", "visit", "record", "handle", "report"))
+    sql = f"""
+    WITH gs AS MATERIALIZED (
+        SELECT DISTINCT ON (g.code) g.code, g.name, g.street_code, g.street_name,
+               g.community_code, g.community_name, g.kind
+        FROM grid g JOIN grid_layer l ON l.active_version_id = g.layer_version_id
+        WHERE {" AND ".join(where)}
+        ORDER BY g.code, g.id DESC
+    ),
+    daily AS (
+        SELECT r.grid_code, r.kind, (r.created_at AT TIME ZONE :tz)::date AS day, count(*) AS n
+        FROM record r
+        WHERE r.entity = 'inspection' AND NOT r.deleted
+          AND r.created_at >= :t0 AND r.created_at < :t1
+          AND r.grid_code IN (SELECT code FROM gs)
+        GROUP BY 1, 2, 3
+    ),
+    insp AS (
+        SELECT grid_code,
+               count(*) FILTER (WHERE kind = 'patrol') AS patrol_grid_days,
+               coalesce(sum(n) FILTER (WHERE kind = 'patrol'), 0) AS patrols,
+               coalesce(sum(n) FILTER (WHERE kind = 'visit'), 0) AS visits,
+               coalesce(sum(n) FILTER (WHERE kind = 'record'), 0) AS records,
+               coalesce(sum(n) FILTER (WHERE kind = 'report'), 0) AS reports,
+               coalesce(sum(n) FILTER (WHERE kind = 'handle'), 0) AS handles
+        FROM daily GROUP BY grid_code
+    ),
+    inc AS (
+        SELECT r.id, r.grid_code, r.due_at, gs.kind AS grid_kind,
+               r.status NOT IN ('closed', 'rejected', 'void') AS open
+        FROM record r JOIN gs ON gs.code = r.grid_code
+        WHERE r.entity = 'incident' AND NOT r.deleted
+          AND r.created_at >= :t0 AND r.created_at < :t1
+    ),
+    stages AS (
+        SELECT rv.record_id, rv.data->>'status' AS status, rv.created_at AS entered,
+               coalesce(rv.data->'urgent' = 'true'::jsonb, false) AS urgent, inc.grid_kind,
+               lead(rv.created_at) OVER w AS left_at,
+               lag(rv.data->>'status') OVER w AS prev
+        FROM record_version rv JOIN inc ON inc.id = rv.record_id
+        WHERE 'status' = ANY(rv.changed)
+        WINDOW w AS (PARTITION BY rv.record_id ORDER BY rv.version)
+    ),
+    per_incident AS (
+        SELECT s.record_id,
+               coalesce(bool_or(coalesce(s.left_at, now()) > s.entered + make_interval(mins =>
+                   CASE WHEN s.status = 'handled' AND s.grid_kind = 'rural'
+                        THEN greatest(CASE WHEN s.urgent THEN lim.u ELSE lim.n END, :rural)
+                        WHEN s.urgent THEN lim.u ELSE lim.n END)), false) AS late,
+               count(*) FILTER (WHERE s.prev = 'handled'
+                                AND s.status IN ('verified', 'dispatched')) AS verifications,
+               count(*) FILTER (WHERE s.prev = 'handled' AND s.status = 'dispatched') AS reworks
+        FROM stages s LEFT JOIN (VALUES {_limits_sql()}) AS lim(status, u, n)
+          ON lim.status = s.status
+        GROUP BY s.record_id
+    ),
+    incg AS (
+        SELECT inc.grid_code, count(*) AS incidents,
+               count(*) FILTER (WHERE coalesce(p.late, false)
+                                OR (inc.open AND inc.due_at < now())) AS overdue,
+               coalesce(sum(p.verifications), 0) AS verifications,
+               coalesce(sum(p.reworks), 0) AS reworks
+        FROM inc LEFT JOIN per_incident p ON p.record_id = inc.id
+        GROUP BY inc.grid_code
+    ),
+    per_grid AS (
+        SELECT gs.*, coalesce(i.patrol_grid_days, 0) AS patrol_grid_days,
+               coalesce(i.patrols, 0) AS patrols, coalesce(i.visits, 0) AS visits,
+               coalesce(i.records, 0) AS records, coalesce(i.reports, 0) AS reports,
+               coalesce(i.handles, 0) AS handles, coalesce(c.incidents, 0) AS incidents,
+               coalesce(c.overdue, 0) AS overdue,
+               coalesce(c.verifications, 0) AS verifications,
+               coalesce(c.reworks, 0) AS reworks,
+               greatest({last_of}) AS last_activity
+        FROM gs LEFT JOIN insp i ON i.grid_code = gs.code
+        LEFT JOIN incg c ON c.grid_code = gs.code
+    )
+    SELECT {unit} AS unit, {name} AS name, {street} AS street_code,
+           {community} AS community_code, count(*)::int AS grids,
+           sum(patrol_grid_days)::int AS patrol_grid_days,
+           sum(patrols)::int AS patrols, sum(visits)::int AS visits,
+           sum(records)::int AS records, sum(reports)::int AS reports,
+           sum(handles)::int AS handles, sum(incidents)::int AS incidents,
+           sum(incidents - overdue)::int AS incidents_on_time,
+           sum(overdue)::int AS incidents_overdue,
+           sum(verifications)::int AS verifications, sum(reworks)::int AS reworks,
+           count(*) FILTER (WHERE last_activity IS NULL
+                            OR last_activity < CAST(:ref AS timestamptz) - :silent)::int
+               AS silent_grids,
+           max(last_activity) AS last_activity
+    FROM per_grid gs
+    GROUP BY {unit}
+    ORDER BY {unit} NULLS LAST
+    """
+    meta = {"level": level, "from_": first, "to": last, "days": days,
+            "silent_days": silent_days}
+    return sql, params, meta
+
+
+def _rates(row: dict[str, Any], days: int) -> dict[str, Any]:
+    grid_days = row["grids"] * days
+    row["coverage"] = round(row["patrol_grid_days"] / grid_days, 4) if grid_days else None
+    row["rework_rate"] = (round(row["reworks"] / row["verifications"], 4)
+                          if row["verifications"] else None)
+    return row
+
+
+def statistics(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
+    if caller.role not in STATS_ROLES:
+        raise ApiError(403, "forbidden", "statistics are for supervisors and grid workers")
+    sql, params, meta = stats_sql(caller, args)
+    rows = [_rates(dict(r._mapping), meta["days"])
+            for r in db.session.execute(text(sql), params)]
+    totals: dict[str, Any] = {"unit": "total", "name": None, "street_code": None,
+                              "community_code": None}
+    for key in COUNTS:
+        totals[key] = sum(r[key] for r in rows)
+    stamps = [r["last_activity"] for r in rows if r["last_activity"]]
+    totals["last_activity"] = max(stamps) if stamps else None
+    return {**meta, "rows": rows, "totals": _rates(totals, meta["days"])}
+
+
+# --- export ------------------------------------------------------------------------------
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def export_rows(result: dict[str, Any]) -> list[list[Any]]:
+    out = [list(COLUMNS)]
+    for row in [*result["rows"], result["totals"]]:
+        out.append([_cell(row.get(c)) for c in COLUMNS])
+    return out
+
+
+def to_csv(result: dict[str, Any]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for row in export_rows(result):
+        # A leading =, +, - or @ would be a formula in a spreadsheet.
+        writer.writerow(["'" + v if isinstance(v, str) and v[:1] in "=+-@" else v
+                         for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _col(i: int) -> str:
+    """Spreadsheet column letters.
+
+    >>> _col(0), _col(25), _col(26)
+    ('A', 'Z', 'AA')
+    """
+    name = ""
+    i += 1
+    while i:
+        i, rem = divmod(i - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+def to_xlsx(result: dict[str, Any]) -> bytes:
+    """A minimal Office Open XML workbook of one sheet, written with the standard library."""
+    rows = []
+    for r, values in enumerate(export_rows(result), start=1):
+        cells = []
+        for c, v in enumerate(values):
+            ref = f"{_col(c)}{r}"
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                cells.append(f'<c r="{ref}" t="b"><v>{int(v)}</v></c>')
+            elif isinstance(v, int | float):
+                cells.append(f'<c r="{ref}"><v>{v}</v></c>')
+            else:
+                s = escape(_XML_BAD.sub("", str(v)))
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{s}</t></is></c>')
+        rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel_ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    files = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook {ns} {rel_ns}>'
+            '<sheets><sheet name="stats" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+        "xl/worksheets/sheet1.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {ns}>'
+            f'<sheetData>{"".join(rows)}</sheetData></worksheet>'),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in files.items():
+            zf.writestr(name, content)
+    return buf.getvalue()

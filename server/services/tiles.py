@@ -1,0 +1,316 @@
+"""Mapbox vector tiles straight from PostGIS with ``ST_AsMVT``.
+
+Every tile is one SQL statement, scoped to the caller with :func:`record_filter` or
+:func:`grid_filter`. Polygons and lines go through ``ST_AsMVTGeom`` against
+``ST_TileEnvelope``. Points are projected to tile coordinates with plain arithmetic on
+their longitude and latitude (spherical Web Mercator, exactly what ``ST_Transform`` to
+3857 followed by ``ST_AsMVTGeom`` yields), because that is several times cheaper than a
+PROJ call per point and points are where the volume is.
+
+Below zoom :data:`AGGREGATE_BELOW` points are never sent raw: they are binned in SQL into
+a 32 × 32 lattice per tile (one feature per non-empty cell, at the mean position of its
+points, with counts), so that a district of a million records stays a few kilobytes a
+tile. The ``heat`` layer is always binned (64 × 64 per tile).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import text
+
+from server.auth import Caller
+from server.errors import ApiError
+from server.extensions import db
+from server.scope import grid_filter, record_filter
+from server.services.desk import light_sql, today, window
+from sync.records import INSPECTION_KINDS
+
+LAYERS = ("grids", "inspections", "incidents", "tracks", "heat")
+MAX_ZOOM = 22
+AGGREGATE_BELOW = 14
+EXTENT = 4096
+BUFFER = 64
+CLUSTER = 128  # tile units per cluster cell below AGGREGATE_BELOW: 32 x 32 cells a tile
+HEAT = 64  # tile units per heat cell: 64 x 64 cells a tile
+# Layers whose content changes with the clock (deadlines, "today", days since a visit).
+CLOCKED = ("grids", "incidents")
+MAX_LAT = 85.0511287798066
+
+TX = "((ST_X({g}) + 180.0) / 360.0 * :n - :tx) * 4096.0"
+TY = "((1.0 - asinh(tan(radians(ST_Y({g})))) / pi()) / 2.0 * :n - :ty) * 4096.0"
+
+
+@dataclass(frozen=True)
+class Tile:
+    z: int
+    x: int
+    y: int
+
+    def bounds(self, margin: float = 0.0) -> tuple[float, float, float, float]:
+        """``(minlon, minlat, maxlon, maxlat)``, grown by ``margin`` tiles on every side.
+
+        >>> [round(v, 4) for v in Tile(1, 1, 0).bounds()]
+        [0.0, 0.0, 180.0, 85.0511]
+        """
+        n = 2 ** self.z
+
+        def lon(px: float) -> float:
+            return max(-180.0, min(180.0, px / n * 360.0 - 180.0))
+
+        def lat(py: float) -> float:
+            py = max(0.0, min(float(n), py))
+            return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * py / n))))
+
+        return (lon(self.x - margin), lat(self.y + 1 + margin),
+                lon(self.x + 1 + margin), lat(self.y - margin))
+
+
+def parse_tile(layer: str, z: str, x: str, y: str) -> Tile:
+    """Validate the path: an unknown layer is 404, bad coordinates are 400."""
+    if layer not in LAYERS:
+        raise ApiError(404, "not_found", f"no layer {layer!r}; layers: {', '.join(LAYERS)}")
+    try:
+        tile = Tile(int(z), int(x), int(y))
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", "z, x and y must be integers",
+                       {"tile": [f"{z}/{x}/{y}"[:64]]}) from exc
+    if not 0 <= tile.z <= MAX_ZOOM or not (0 <= tile.x < 2 ** tile.z and 0 <= tile.y < 2 ** tile.z):
+        raise ApiError(400, "bad_request",
+                       f"no such tile: z must be 0..{MAX_ZOOM} and x, y 0..2^z-1",
+                       {"tile": [f"{tile.z}/{tile.x}/{tile.y}"]})
+    return tile
+
+
+# --- SQL ---------------------------------------------------------------------------------
+
+def _tile_params(tile: Tile) -> dict[str, Any]:
+    return {"z": tile.z, "x": tile.x, "y": tile.y, "n": float(2 ** tile.z),
+            "tx": tile.x, "ty": tile.y}
+
+
+def _envelope(tile: Tile, params: dict[str, Any], margin: float, column: str) -> str:
+    params.update(zip(("lon0", "lat0", "lon1", "lat1"), tile.bounds(margin), strict=True))
+    return f"{column} && ST_MakeEnvelope(:lon0, :lat0, :lon1, :lat1, 4326)"
+
+
+def _record_where(caller: Caller, args: dict[str, Any], entity: str, tile: Tile,
+                  params: dict[str, Any], margin: float, column: str = "r.geom") -> str:
+    scope, scope_params = record_filter(caller)
+    params.update(scope_params)
+    parts = [f"r.entity = '{entity}'", "NOT r.deleted", _envelope(tile, params, margin, column),
+             scope]
+    t0, t1 = window(args.get("from_"), args.get("to"))
+    if t0:
+        parts.append("r.created_at >= :t0")
+        params["t0"] = t0
+    if t1:
+        parts.append("r.created_at < :t1")
+        params["t1"] = t1
+    for key, col in (("street", "g.street_code"), ("community", "g.community_code")):
+        if args.get(key):
+            parts.append(f"{col} = :{key}")
+            params[key] = args[key]
+    if entity == "inspection" and args.get("kind"):
+        parts.append("r.kind = ANY(:kinds)")
+        params["kinds"] = list(args["kind"])
+    if entity == "incident" and args.get("status"):
+        parts.append("r.status = ANY(:statuses)")
+        params["statuses"] = list(args["status"])
+    return " AND ".join(parts)
+
+
+def _points(entity: str, where: str, columns: str) -> str:
+    return f"""
+        SELECT {TX.format(g='r.geom')} AS px, {TY.format(g='r.geom')} AS py{columns}
+        FROM record r LEFT JOIN grid g ON g.id = r.grid_id
+        WHERE {where}"""
+
+
+def _mvt(layer: str, body: str) -> str:
+    return (f"SELECT coalesce((SELECT ST_AsMVT(mvt_rows, '{layer}', {EXTENT}, 'geom') "
+            f"FROM ({body}) AS mvt_rows WHERE mvt_rows.geom IS NOT NULL), ''::bytea)")
+
+
+def _cluster_body(points: str, cell: int, counts: str) -> str:
+    return f"""
+        SELECT ST_MakePoint(round(avg(p.px)), round(avg(p.py))) AS geom,
+               count(*)::int AS count, true AS cluster{counts}
+        FROM ({points}) AS p
+        GROUP BY floor(p.px / {cell}), floor(p.py / {cell})"""
+
+
+def inspections_sql(caller: Caller, tile: Tile, args: dict[str, Any],
+                    only_kind: str | None = None, layer: str = "inspections") -> tuple[str, dict]:
+    params = _tile_params(tile)
+    if only_kind:
+        args = {**args, "kind": [only_kind]}
+    if tile.z < AGGREGATE_BELOW:
+        where = _record_where(caller, args, "inspection", tile, params, 0.0)
+        counts = "".join(f", count(*) FILTER (WHERE p.kind = '{k}')::int AS {k}"
+                         for k in INSPECTION_KINDS)
+        body = _cluster_body(_points("inspection", where, ", r.kind"), CLUSTER, counts)
+    else:
+        where = _record_where(caller, args, "inspection", tile, params, BUFFER / EXTENT)
+        body = f"""
+            SELECT ST_MakePoint(round(p.px), round(p.py)) AS geom, p.id, p.kind, p.grid_code,
+                   p.t, false AS cluster
+            FROM ({_points("inspection", where, ", r.id::text AS id, r.kind, r.grid_code, "
+                           "extract(epoch FROM r.created_at)::bigint AS t")}) AS p"""
+    return _mvt(layer, body), params
+
+
+def incidents_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
+    params = _tile_params(tile)
+    light = light_sql()
+    if tile.z < AGGREGATE_BELOW:
+        where = _record_where(caller, args, "incident", tile, params, 0.0)
+        counts = "".join(f", count(*) FILTER (WHERE p.light = '{c}')::int AS {c}"
+                         for c in ("green", "yellow", "red"))
+        counts += (", count(*) FILTER (WHERE p.status NOT IN ('closed', 'rejected', 'void'))"
+                   "::int AS open")
+        body = _cluster_body(_points("incident", where, f", r.status, {light} AS light"),
+                             CLUSTER, counts)
+    else:
+        where = _record_where(caller, args, "incident", tile, params, BUFFER / EXTENT)
+        columns = (f", r.id::text AS id, r.status, {light} AS light, "
+                   "coalesce(r.data->'urgent' = 'true'::jsonb, false) AS urgent, "
+                   "r.data->>'title' AS title, r.data->>'category' AS category, "
+                   "r.data->>'department' AS department, r.grid_code, "
+                   "extract(epoch FROM r.due_at)::bigint AS due, "
+                   "extract(epoch FROM r.created_at)::bigint AS t")
+        body = f"""
+            SELECT ST_MakePoint(round(p.px), round(p.py)) AS geom, p.id, p.status, p.light,
+                   p.urgent, p.title, p.category, p.department, p.grid_code, p.due, p.t,
+                   false AS cluster
+            FROM ({_points("incident", where, columns)}) AS p"""
+    return _mvt("incidents", body), params
+
+
+def tracks_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
+    """Patrol tracks as lines from zoom 14; below that, patrol counts per cell."""
+    if tile.z < AGGREGATE_BELOW:
+        return inspections_sql(caller, tile, args, only_kind="patrol", layer="tracks")
+    params = _tile_params(tile)
+    where = _record_where(caller, {**args, "kind": ["patrol"]}, "inspection", tile, params,
+                          BUFFER / EXTENT, column="r.track")
+    body = f"""
+        SELECT ST_AsMVTGeom(ST_Transform(r.track, 3857), ST_TileEnvelope(:z, :x, :y),
+                            {EXTENT}, {BUFFER}, true) AS geom,
+               r.id::text AS id, r.grid_code, r.data->>'started_at' AS started_at,
+               r.data->>'ended_at' AS ended_at,
+               extract(epoch FROM r.created_at)::bigint AS t
+        FROM record r LEFT JOIN grid g ON g.id = r.grid_id
+        WHERE r.track IS NOT NULL AND {where}"""
+    return _mvt("tracks", body), params
+
+
+def heat_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
+    """Density: inspection counts per 1/64-tile cell at the cell's centre, at every zoom."""
+    params = _tile_params(tile)
+    where = _record_where(caller, args, "inspection", tile, params, 0.0)
+    body = f"""
+        SELECT ST_MakePoint(floor(p.px / {HEAT}) * {HEAT} + {HEAT // 2},
+                            floor(p.py / {HEAT}) * {HEAT} + {HEAT // 2}) AS geom,
+               count(*)::int AS count
+        FROM ({_points("inspection", where, "")}) AS p
+        GROUP BY floor(p.px / {HEAT}), floor(p.py / {HEAT})"""
+    return _mvt("heat", body), params
+
+
+def _measure_sql(measure: str, rf: str, args: dict[str, Any], params: dict[str, Any]) -> str:
+    base = f"FROM record r WHERE r.grid_code = g.code AND NOT r.deleted AND {rf}"
+    first, last = args.get("from_"), args.get("to")
+    if measure == "coverage":
+        first, last = first or today(), last or today()
+        params["t0"], params["t1"] = window(first, last)
+        params["days"] = float((last - first).days + 1)
+        params["tz"] = current_app.config.get("CONSOLE_TIMEZONE", "Asia/Shanghai")
+        return (f"(SELECT count(DISTINCT (r.created_at AT TIME ZONE :tz)::date) {base} "
+                "AND r.entity = 'inspection' AND r.kind = 'patrol' "
+                "AND r.created_at >= :t0 AND r.created_at < :t1)::float8 / :days")
+    t0, t1 = window(first, last)
+    dates = ""
+    if t0:
+        dates += " AND r.created_at >= :t0"
+        params["t0"] = t0
+    if t1:
+        dates += " AND r.created_at < :t1"
+        params["t1"] = t1
+    if measure in ("open", "overdue"):
+        overdue = " AND r.due_at < now()" if measure == "overdue" else ""
+        return (f"(SELECT count(*) {base} AND r.entity = 'incident' "
+                f"AND r.status NOT IN ('closed', 'rejected', 'void'){overdue}{dates})::float8")
+    params["ref"] = min(t1, datetime.now(t1.tzinfo)) if t1 else None
+    return (f"floor(extract(epoch FROM (coalesce(CAST(:ref AS timestamptz), now()) - "
+            f"(SELECT max(r.created_at) {base} AND r.entity = 'inspection' AND r.kind = 'visit'"
+            f"{dates}))) / 86400.0)::float8")
+
+
+def grids_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
+    """Active grids in scope with ``measure`` and its ``value`` (null: no visit ever)."""
+    params = _tile_params(tile)
+    scope, scope_params = grid_filter(caller)
+    rf, rf_params = record_filter(caller)
+    params.update(scope_params)
+    params.update(rf_params)
+    where = [_envelope(tile, params, BUFFER / EXTENT, "g.geom"), scope]
+    for key, col in (("street", "g.street_code"), ("community", "g.community_code")):
+        if args.get(key):
+            where.append(f"{col} = :{key}")
+            params[key] = args[key]
+    measure = args.get("measure") or "coverage"
+    value = _measure_sql(measure, rf, args, params)
+    params["measure"] = measure
+    body = f"""
+        SELECT ST_AsMVTGeom(ST_Transform(g.geom, 3857), ST_TileEnvelope(:z, :x, :y),
+                            {EXTENT}, {BUFFER}, true) AS geom,
+               g.code, g.name, g.street_code, g.community_code, g.kind,
+               CAST(:measure AS text) AS measure, {value} AS value
+        FROM grid g JOIN grid_layer l ON l.active_version_id = g.layer_version_id
+        WHERE {" AND ".join(where)}"""
+    return _mvt("grids", body), params
+
+
+BUILDERS = {"grids": grids_sql, "inspections": inspections_sql, "incidents": incidents_sql,
+            "tracks": tracks_sql, "heat": heat_sql}
+
+
+def tile_sql(caller: Caller, layer: str, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
+    return BUILDERS[layer](caller, tile, args)
+
+
+def render(caller: Caller, layer: str, tile: Tile, args: dict[str, Any]) -> bytes:
+    sql, params = tile_sql(caller, layer, tile, args)
+    return bytes(db.session.execute(text(sql), params).scalar_one())
+
+
+# --- caching -----------------------------------------------------------------------------
+
+def etag(caller: Caller, layer: str, tile: Tile, args: dict[str, Any]) -> str:
+    """A validator that changes when anything the tile shows may have changed.
+
+    It hashes the layer, tile and filters, the caller's scope, the newest ``change_seq``
+    (stamped on every record write), the active grid layer versions, and for layers that
+    depend on the clock, the current ``TILES_MAX_AGE`` period.
+    """
+    state = db.session.execute(text("""
+        SELECT (SELECT max(change_seq) FROM record) AS seq,
+               (SELECT string_agg(id || ':' || coalesce(active_version_id, 0), ',' ORDER BY id)
+                FROM grid_layer) AS layers
+    """)).one()
+    max_age = current_app.config.get("TILES_MAX_AGE", 30)
+    clock = int(time.time() // max(max_age, 1)) if layer in CLOCKED else None
+    key = json.dumps([
+        layer, tile.z, tile.x, tile.y, sorted((k, str(v)) for k, v in args.items()),
+        caller.user_id, caller.role, caller.dept, caller.scope_epoch, caller.grids,
+        caller.areas, state.seq, state.layers, clock, str(today()),
+    ], ensure_ascii=False, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()[:32]

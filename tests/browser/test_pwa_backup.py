@@ -1,6 +1,11 @@
 """Backup: export unsent work on one browser, import it on a fresh one, sync. No duplicates."""
 from tests.browser.test_pwa_helpers import (
-    go_offline_and_reload, inside_point, login_field, outbox_count, set_position, wait_location,
+    go_offline_and_reload,
+    inside_point,
+    login_field,
+    outbox_count,
+    set_position,
+    wait_location,
     wait_synced,
 )
 

@@ -1,6 +1,11 @@
 """A note containing markup renders as text everywhere, in both apps."""
 from tests.browser.test_pwa_helpers import (
-    inside_point, login, login_field, set_position, wait_location, wait_synced,
+    inside_point,
+    login,
+    login_field,
+    set_position,
+    wait_location,
+    wait_synced,
 )
 
 GRID = "320105004003002"

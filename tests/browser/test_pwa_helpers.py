@@ -95,3 +95,15 @@ class Device:
                           headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
         r.raise_for_status()
         return op["id"], r.json()["results"][0]
+
+
+def wait_eval(page, js, arg=None, timeout=30000):
+    """Poll page.evaluate(js, arg) (which may return a promise) until it is truthy."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        got = page.evaluate(js, arg)
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} ms: {js}")
+        time.sleep(0.25)

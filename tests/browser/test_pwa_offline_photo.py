@@ -6,7 +6,12 @@ import struct
 import requests
 
 from tests.browser.test_pwa_helpers import (
-    go_offline_and_reload, inside_point, login_field, set_position, wait_location, wait_synced,
+    go_offline_and_reload,
+    inside_point,
+    login_field,
+    set_position,
+    wait_location,
+    wait_synced,
 )
 
 GRID = "320105002002008"

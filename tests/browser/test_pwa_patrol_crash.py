@@ -2,7 +2,11 @@
 import time
 
 from tests.browser.test_pwa_helpers import (
-    go_offline_and_reload, inside_point, login_field, set_position, wait_synced,
+    go_offline_and_reload,
+    inside_point,
+    login_field,
+    set_position,
+    wait_synced,
 )
 
 GRID = "320105006001007"

@@ -1,7 +1,13 @@
 """A large queue (500 ops) and a server killed mid-sync: every op arrives exactly once."""
 import time
 
-from tests.browser.test_pwa_helpers import go_offline_and_reload, inside_point, login_field, wait_outbox, wait_synced
+from tests.browser.test_pwa_helpers import (
+    go_offline_and_reload,
+    inside_point,
+    login_field,
+    wait_outbox,
+    wait_synced,
+)
 
 GRID = "320105005007003"
 

@@ -10,6 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from geo.attributes import parse_field_map
 from geo.layer import LayerError, format_report, read_layer, report_json
@@ -51,7 +52,8 @@ def _fail(message: str) -> None:
 @click.option("--datum", default="wgs84", show_default=True,
               type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]))
 @click.option("--encoding", default=None, help="Attribute encoding (default: .cpg, else detect).")
-@click.option("--layer", "layer_name", default="default", show_default=True)
+@click.option("--layer", "layer_name", default="default", show_default=True,
+              callback=lambda ctx, param, value: _layer_name(value))
 @click.option("--map", "field_map", default=None, help="code=FIELD,name=FIELD,…")
 @click.option("--snap", "snap_m", default=0.0, type=click.FloatRange(0, 50),
               help="Fix overlaps and gaps narrower than this many metres.")
@@ -63,19 +65,35 @@ def import_grids(path: Path, datum: str, encoding: str | None, layer_name: str,
                  report_json_path: Path | None) -> None:
     """Import a grid layer (GeoJSON, Shapefile, GeoPackage or a .zip of one)."""
     try:
-        result = read_layer(path, datum=datum, encoding=encoding,
-                            field_map=parse_field_map(field_map), snap_m=snap_m)
+        result = layers.fit_columns(read_layer(path, datum=datum, encoding=encoding,
+                                               field_map=parse_field_map(field_map),
+                                               snap_m=snap_m))
     except (LayerError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         click.echo("imported=0 repaired=0 refused=0 total=0")
         sys.exit(2)
     lines = format_report(result)
     if report_json_path:
-        report_json_path.write_text(json.dumps(report_json(result), ensure_ascii=False, indent=1),
-                                    encoding="utf-8")
+        try:
+            report_json_path.write_text(json.dumps(report_json(result), ensure_ascii=False,
+                                                   indent=1), encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"error: cannot write the report to {report_json_path}: {exc}", err=True)
+            click.echo("imported=0 repaired=0 refused=0 total=0")
+            sys.exit(2)
     if not dry_run and result.imported:
-        _, version = layers.store_layer(result, layer_name)
-        db.session.commit()
+        try:
+            _, version = layers.store_layer(result, layer_name)
+            db.session.commit()
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            for line in lines[:-1]:
+                click.echo(line)
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            click.echo(f"error: the database refused the layer, nothing was imported: {reason}",
+                       err=True)
+            click.echo(f"imported=0 repaired=0 refused={result.total} total={result.total}")
+            sys.exit(3)
         lines.insert(-1, f"layer {layer_name!r}: version {version} is now active")
     elif dry_run:
         lines.insert(-1, "dry run: nothing was imported")
@@ -83,6 +101,12 @@ def import_grids(path: Path, datum: str, encoding: str | None, layer_name: str,
         click.echo(line)
     if not result.imported:
         sys.exit(1)
+
+
+def _layer_name(value: str) -> str:
+    if not value.strip() or len(value) > layers.LAYER_NAME_MAX:
+        raise click.BadParameter(f"give a name of 1 to {layers.LAYER_NAME_MAX} characters")
+    return value
 
 
 @grids_cli.command("diff")

@@ -13,6 +13,48 @@ from server.extensions import db
 
 # Two versions of a grid whose shapes differ by less than this are the same grid.
 RESHAPE_TOL_M2 = 1.0
+# Column sizes of the ``grid`` table (server/models.py) that attribute values must fit.
+CODE_MAX = 32
+_OPTIONAL_SIZES = {"district_code": 32, "street_code": 32, "community_code": 32, "kind": 16}
+_INT4_MAX = 2**31 - 1
+LAYER_NAME_MAX = 100
+
+
+def fit_columns(result: LayerResult) -> LayerResult:
+    """Make every feature fit the database columns, and say so in its outcome.
+
+    A grid code too long to store refuses the feature (codes identify grids, so
+    truncating one would silently merge grids). An optional attribute that does not
+    fit (a street code, ``kind`` or a household count out of range) is left out and the
+    feature counts as repaired. Without this a single odd value would fail the whole
+    import with a database error. Changes ``result`` in place and returns it.
+    """
+    by_index = {o.index: o for o in result.outcomes}
+    kept = []
+    for f in result.features:
+        outcome = by_index[f.index]
+        if len(f.code) > CODE_MAX:
+            outcome.status = "refused"
+            outcome.reasons.append(f"grid code is {len(f.code)} characters long, more than "
+                                   f"{CODE_MAX}: refused")
+            continue
+        notes = []
+        for attr, size in _OPTIONAL_SIZES.items():
+            value = getattr(f, attr)
+            if value is not None and len(value) > size:
+                notes.append(f"{attr} {value[:40]!r} is longer than {size} characters: "
+                             "left out")
+                setattr(f, attr, None)
+        if f.households is not None and not 0 <= f.households <= _INT4_MAX:
+            notes.append(f"households {f.households} is out of range: left out")
+            f.households = None
+        if notes:
+            outcome.reasons.extend(notes)
+            if outcome.status == "imported":
+                outcome.status = "repaired"
+        kept.append(f)
+    result.features = kept
+    return result
 
 
 def store_layer(result: LayerResult, layer_name: str) -> tuple[int, int]:

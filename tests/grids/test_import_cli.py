@@ -248,3 +248,36 @@ def test_unreadable_inputs_are_clear_errors(grids_cli, layer, db, tmp_path, kind
     assert "Traceback" not in result.output
     assert result.stdout.splitlines()[-1] == "imported=0 repaired=0 refused=0 total=0"
     assert _layer_rows(db, layer) == 0
+
+
+def test_values_too_big_for_the_database_never_fail_the_import(grids_cli, patch, layer, db,
+                                                                tmp_path):
+    path = write_geojson(tmp_path / "odd.geojson", [
+        feature(patch.polygon(0, 0), code=patch.code(1)),
+        feature(patch.polygon(1, 0), code="9" * 40),
+        feature(patch.polygon(2, 0), code=patch.code(3), kind="城市社区综合治理网格类型ABCDEFGH"),
+        feature(patch.polygon(3, 0), code=patch.code(4), households=10**12),
+        feature(patch.polygon(4, 0), code=patch.code(5), street_code="8" * 40),
+    ])
+    result = grids_cli("import", path, "--layer", layer)
+    assert result.exit_code == 0, result.output
+    assert report_lines(result.stdout, "feature 1") == [
+        "feature 1 (" + "9" * 40 + "): refused: grid code is 40 characters long, more than 32: "
+        "refused"]
+    assert "kind '城市社区综合治理网格类型ABCDEFGH' is longer than 16 characters: left out" in \
+        report_lines(result.stdout, "feature 2")[0]
+    assert "households 1000000000000 is out of range: left out" in \
+        report_lines(result.stdout, "feature 3")[0]
+    assert "street_code" in report_lines(result.stdout, "feature 4")[0]
+    assert result.stdout.splitlines()[-1] == "imported=4 repaired=3 refused=1 total=5"
+    grids = stored(db, layer)
+    assert set(grids) == {patch.code(n) for n in (1, 3, 4, 5)}
+    assert grids[patch.code(5)]["street_code"] is None
+
+
+@pytest.mark.parametrize("name", ["x" * 101, " "])
+def test_bad_layer_name_is_a_usage_error(grids_cli, patch, db, tmp_path, name):
+    path = write_geojson(tmp_path / "g.geojson", [feature(patch.polygon(0, 0), code=patch.code(1))])
+    result = grids_cli("import", path, "--layer", name)
+    assert result.exit_code == 2 and "--layer" in result.stderr
+    assert _layer_rows(db, name) == 0

@@ -26,8 +26,11 @@ $(STAMP): setup.cfg pyproject.toml
 
 pwa: $(PWA_STAMP)
 
+# npm 11 can refuse a lockfile that lists only this platform's optional packages (rollup's
+# native builds); then the same locked versions are installed with `npm install --no-save`.
 $(PWA_STAMP): $(PWA_SOURCES)
-	cd pwa && npm ci --no-audit --no-fund && npm run build
+	cd pwa && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save)
+	cd pwa && npm run build
 
 system:
 	scripts/ensure-chromium.sh

@@ -44,6 +44,8 @@ def init_app(app: Flask) -> None:
             details = data["messages"]
         code = STATUS_CODES.get(status, "error")
         message = exc.description or exc.name
+        if status == 400 and details == {"json": ["Invalid JSON body."]}:
+            message = "the body is not valid JSON"
         if status == 422 and details is not None:
             message = "some fields are invalid; see details"
             if _is_syntax_error(details):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_smorest import Blueprint
+from sqlalchemy.exc import IntegrityError
 
 from server.auth import current_caller, login_required
 from server.errors import ApiError
@@ -28,8 +29,15 @@ def push(body):
     if len(body["ops"]) > limit:
         raise ApiError(413, "too_many_ops", f"at most {limit} ops per push; split the batch",
                        {"limit": limit, "got": len(body["ops"])})
-    results = push_service.push(caller, caller.device_id, body["ops"])
-    db.session.commit()
+    try:
+        results = push_service.push(caller, caller.device_id, body["ops"])
+        db.session.commit()
+    except IntegrityError as exc:
+        # Only a race with another device sending the very same op_id or record id gets
+        # here; nothing was written, and a resend sorts it out.
+        db.session.rollback()
+        raise ApiError(409, "retry", "a concurrent push touched the same ops; send again") \
+            from exc
     return {"results": results}
 
 

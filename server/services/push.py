@@ -49,6 +49,8 @@ class DeviceRun:
     fresh: dict[int, Incoming] = field(default_factory=dict)
     held: dict[int, Incoming] = field(default_factory=dict)
     touched: list[str] = field(default_factory=list)
+    # Sequence numbers at or above next_seq already used up by rejected ops.
+    used: set[int] = field(default_factory=set)
 
 
 def push(caller: Caller, device_id: str, raw_ops: list[Any]) -> list[Result]:
@@ -60,9 +62,9 @@ def push(caller: Caller, device_id: str, raw_ops: list[Any]) -> list[Result]:
     ).scalar_one()
     run = DeviceRun(caller, device_id)
     _screen(run, parsed, raw_ops, results)
-    _load_held(run)
-    ready, _held, new_next = plan(next_seq, set(run.fresh) | set(run.held))
-    _apply_in_order(run, [_pick(run, s) for s in ready])
+    _load_held(run, next_seq)
+    ready, _held, new_next = plan(next_seq, set(run.fresh) | set(run.held) | run.used)
+    _apply_in_order(run, [_pick(run, s) for s in ready if s not in run.used])
     for item in run.fresh.values():
         if item.result is None:
             item.result = {"op_id": item.parsed.op_id, "status": "held"}
@@ -100,8 +102,9 @@ def _release_device(device_id: str) -> int:
                     owner.scope_epoch)
     caller.grids, caller.areas = load_scope(owner.id)
     run = DeviceRun(caller, device_id)
-    _load_held(run)
-    order, new_next = release(next_seq, run.held)
+    _load_held(run, next_seq)
+    order, new_next = release(next_seq, set(run.held) | run.used)
+    order = [s for s in order if s not in run.used]
     items = [run.held[s] for s in order]
     for item in items:
         item.gap = True
@@ -148,12 +151,17 @@ def _duplicate_or_reused(p: ParsedOp, known: Any) -> Result:
     return {**original, "status": "duplicate", "original_status": original.get("status")}
 
 
-def _load_held(run: DeviceRun) -> None:
+def _load_held(run: DeviceRun, next_seq: int) -> None:
+    """Held ops, and the seqs beyond the gap that rejected ops already used up."""
     for row in db.session.execute(text("""
-        SELECT device_seq, payload FROM op_log WHERE device_id = :d AND status = 'held'
+        SELECT device_seq, payload, status FROM op_log
+        WHERE device_id = :d AND (status = 'held' OR device_seq >= :n)
         ORDER BY device_seq
-    """), {"d": run.device_id}):
-        run.held[row.device_seq] = Incoming(parse_op(row.payload), row.payload, None, True)
+    """), {"d": run.device_id, "n": next_seq}):
+        if row.status == "held":
+            run.held[row.device_seq] = Incoming(parse_op(row.payload), row.payload, None, True)
+        else:
+            run.used.add(row.device_seq)
 
 
 def _pick(run: DeviceRun, seq: int) -> Incoming:

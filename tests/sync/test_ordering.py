@@ -158,3 +158,16 @@ def test_more_than_500_ops_is_413(signed_in):
     ops = [dev.op("inspection", "create", {"kind": "patrol"}) for _ in range(501)]
     body = dev.push(*ops, expect=413)
     assert body["error"]["code"] == "too_many_ops" and body["error"]["details"]["limit"] == 500
+
+
+def test_a_rejected_op_after_a_gap_still_uses_up_its_seq(signed_in, inside_points, db):
+    dev = signed_in(role="grid_leader", grids=[GRID])
+    hid = str(uuid.uuid4())
+    create = dev.op("household", "create", household(inside_points[GRID]), id=hid)
+    invalid = dev.op("household", "update", {"members": "?"}, id=hid, base_version=1)
+    valid = dev.op("household", "update", {"note": "第三步"}, id=hid, base_version=1)
+    assert statuses(dev.push(invalid, valid)) == ["rejected", "held"]
+    assert statuses(dev.push(create)) == ["applied"]
+    assert record(db, hid)["data"]["note"] == "第三步"
+    nxt = dev.op("household", "update", {"room": "5"}, id=hid, base_version=2)
+    assert statuses(dev.push(nxt)) == ["applied"]

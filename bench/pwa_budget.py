@@ -33,7 +33,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         path = self.path.split("?")[0]
         if path.startswith("/api/"):
             # The app's only unauthenticated call; everything else answers 401 like the server.

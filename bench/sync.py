@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import ROOT, gunicorn, machine, make_user, scratch_database, sign_in  # noqa: E402
+from harness import ROOT, gunicorn, machine, make_user, scratch_database, sign_in
 
 TRUTH = json.loads((ROOT / "demo" / "jianye-points-truth.json").read_text(encoding="utf-8"))
 POINTS = [(p["lon"], p["lat"]) for p in TRUTH["points"] if p["class"] != "outside"]

@@ -28,8 +28,13 @@ if ! ls /usr/share/postgresql/"$pg_major"/extension/postgis.control >/dev/null 2
 fi
 
 if "$pg_bin/pg_isready" -q -h 127.0.0.1 -p 5432; then
-  echo "postgresql+psycopg://postgres@127.0.0.1:5432"
-  exit 0
+  # Debian's own cluster asks for a password over TCP; only a trusting one will do.
+  if PGCONNECT_TIMEOUT=5 "$pg_bin/psql" -w -Atq -h 127.0.0.1 -p 5432 -U postgres -d postgres \
+      -c 'select 1' >/dev/null 2>&1; then
+    echo "postgresql+psycopg://postgres@127.0.0.1:5432"
+    exit 0
+  fi
+  log "127.0.0.1:5432 answers but does not trust postgres; using a private cluster"
 fi
 
 data=var/pg/data; sock="$PWD/var/pg"

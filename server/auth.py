@@ -76,10 +76,13 @@ def issue_token(user: User, device_id: str) -> tuple[str, datetime]:
     if device is None:
         device = Device(id=device_id, user_id=user.id)
         db.session.add(device)
+    elif device.revoked_at is not None:
+        # A lost phone stays cut off, even for someone who knows the password.
+        raise ApiError(403, "device_revoked",
+                       "this device was revoked; sign in from a new installation")
     elif device.user_id != user.id:
         # A shared phone: ops keep the device's sequence, but the new user owns it now.
         device.user_id = user.id
-    device.revoked_at = None
     device.last_seen_at = now
     db.session.flush()
     db.session.execute(

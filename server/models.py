@@ -200,6 +200,21 @@ class OpLog(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class OpSeqUse(db.Model):
+    """A device_seq used up by an op whose op_id was already known under another slot.
+
+    A backup imported on a second phone resends ops with their op_ids but the new phone's
+    sequence numbers: those are answered ``duplicate``, and the slots recorded here, so
+    the new phone's sequence has no gap.
+    """
+
+    __tablename__ = "op_seq_use"
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    device_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    op_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = _now()
+
+
 class Conflict(db.Model):
     __tablename__ = "conflict"
     __table_args__ = (Index("ix_conflict_status_seq", "status", "seq"),)

@@ -103,7 +103,8 @@ def _create(op: Op, author: Author, authority: Authority, batch: Batch,
             return rejected(op.op_id, "validation",
                             {"data.status": ["a new incident is reported or self_handled"]})
     record = RecordState(op.entity, op.id, 1, data, created_by=author.user_id,
-                         created_device=author.device_id, is_new=True)
+                         created_device=author.device_id, is_new=True,
+                         rural=bool(placement and placement.rural))
     _place(record, placement)
     _stamp_notes(record.data, author, now)
     if op.entity == "incident":
@@ -204,7 +205,7 @@ def _update(op: Op, author: Author, authority: Authority, batch: Batch,
     if "location" in outcome.changed or "location_datum" in incoming:
         _place(record, placement)
     if status_changes:
-        _set_status_clock(record, now, bool(placement and placement.rural))
+        _set_status_clock(record, now, placement.rural if placement else record.rural)
     _version(batch, record, outcome.changed, author, op)
     extra: dict[str, Any] = {}
     if outcome.clashes:

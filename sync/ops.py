@@ -92,7 +92,9 @@ def parse_op(raw: Any) -> ParsedOp:
     """
     if not isinstance(raw, dict):
         return ParsedOp(None, {"op": ["must be an object"]}, None, None, fingerprint(raw))
-    fp = fingerprint(raw)
+    # The slot (device_seq) is not content: a backup restored on another phone resends the
+    # same op in a new slot, and that is a duplicate, not a reuse of the op_id.
+    fp = fingerprint({k: v for k, v in raw.items() if k != "device_seq"})
     errors: Errors = {}
     op_id = _uuid(raw.get("op_id"))
     if op_id is None:

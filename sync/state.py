@@ -30,6 +30,7 @@ class RecordState:
     due_at: datetime | None = None
     status_since: datetime | None = None
     is_new: bool = False
+    rural: bool = False
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ def push(body):
 @login_required
 def pull(args):
     """Changes in the caller's scope after a cursor, tombstones included."""
-    page = pull_service.pull(current_caller(), args.get("cursor"), args["limit"])
+    limit = min(args["limit"], current_app.config["PULL_MAX_LIMIT"])
+    page = pull_service.pull(current_caller(), args.get("cursor"), limit)
     db.session.commit()  # audit rows for unmasked reads
     return page

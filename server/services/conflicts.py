@@ -12,6 +12,7 @@ from server.auth import Caller
 from server.errors import ApiError
 from server.extensions import db
 from server.scope import CallerAuthority, grid_places, record_filter
+from server.services.privacy import audit_unmasked, mask_fields, sees_unmasked
 from server.services.pull import decode_cursor, encode_cursor
 from server.services.records import load_records, stamp_changes, write_batch
 from sync.records import SERVER_OWNED, validate_data
@@ -39,8 +40,24 @@ def list_conflicts(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
     """), params).all()
     more = len(rows) > args["limit"]
     rows = rows[: args["limit"]]
-    return {"conflicts": [conflict_json(r) for r in rows], "more": more,
+    conflicts = [conflict_json(r) for r in rows]
+    _protect(caller, conflicts, [r.grid_code for r in rows])
+    return {"conflicts": conflicts, "more": more,
             "cursor": encode_cursor(rows[-1].seq if rows else after, 0)}
+
+
+def _protect(caller: Caller, conflicts: list[dict[str, Any]], grids: list[str | None]) -> None:
+    """Households' phones and ID numbers are masked here too, unless the role needs them."""
+    unmasked = []
+    for conflict, grid in zip(conflicts, grids, strict=True):
+        if conflict["entity"] != "household":
+            continue
+        if sees_unmasked(caller, grid):
+            unmasked.append(conflict["record_id"])
+            continue
+        for side in ("base", "current", "incoming"):
+            conflict[side] = mask_fields(conflict[side])
+    audit_unmasked(caller, "household", unmasked, "read_unmasked_conflict")
 
 
 def conflict_json(r: Any) -> dict[str, Any]:
@@ -86,8 +103,10 @@ def resolve(caller: Caller, conflict_id: str, base_version: int,
         raise ApiError(422, "validation", "some values are invalid", errors)
     _write_resolution(caller, cid, records, record, clean)
     fresh = load_records({record.id})[record.id]
-    return {"id": cid, "status": "resolved", "record": {**fresh.data, "version": fresh.version,
-                                                          "conflict": fresh.conflict}}
+    out = {**fresh.data, "version": fresh.version, "conflict": fresh.conflict}
+    if fresh.entity == "household" and not sees_unmasked(caller, fresh.grid_code):
+        out = mask_fields(out)
+    return {"id": cid, "status": "resolved", "record": out}
 
 
 def _write_resolution(caller: Caller, cid: str, records: dict, record: Any,

@@ -49,9 +49,24 @@ def mask_personal(caller: Caller, changes: list[dict[str, Any]]) -> None:
         for name in SENSITIVE:
             if name in data:
                 data[name] = mask(data[name])
-    if unmasked:
+    audit_unmasked(caller, "household", unmasked, "read_unmasked")
+
+
+def mask_fields(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A copy of ``data`` with its sensitive fields masked.
+
+    >>> mask_fields({"phone": "13812345678", "note": "x"})
+    {'phone': '138****5678', 'note': 'x'}
+    """
+    if not isinstance(data, dict):
+        return data
+    return {k: mask(v) if k in SENSITIVE else v for k, v in data.items()}
+
+
+def audit_unmasked(caller: Caller, entity: str, record_ids: list[str], action: str) -> None:
+    if record_ids:
         db.session.execute(text("""
             INSERT INTO audit_log (user_id, action, entity, record_ids, detail)
-            VALUES (:u, 'read_unmasked', 'household', :ids, CAST(:d AS jsonb))
-        """), {"u": caller.user_id, "ids": unmasked,
+            VALUES (:u, :a, :e, :ids, CAST(:d AS jsonb))
+        """), {"u": caller.user_id, "a": action, "e": entity, "ids": record_ids,
                "d": json.dumps({"device_id": caller.device_id, "fields": list(SENSITIVE)})})

@@ -51,6 +51,8 @@ class DeviceRun:
     touched: list[str] = field(default_factory=list)
     # Sequence numbers at or above next_seq already used up by rejected ops.
     used: set[int] = field(default_factory=set)
+    # Slots this push uses up with ops already known elsewhere (see OpSeqUse).
+    reslotted: dict[int, str] = field(default_factory=dict)
 
 
 def push(caller: Caller, device_id: str, raw_ops: list[Any]) -> list[Result]:
@@ -63,6 +65,7 @@ def push(caller: Caller, device_id: str, raw_ops: list[Any]) -> list[Result]:
     run = DeviceRun(caller, device_id)
     _screen(run, parsed, raw_ops, results)
     _load_held(run, next_seq)
+    run.used |= set(run.reslotted)
     ready, _held, new_next = plan(next_seq, set(run.fresh) | set(run.held) | run.used)
     _apply_in_order(run, [_pick(run, s) for s in ready if s not in run.used])
     for item in run.fresh.values():
@@ -118,18 +121,25 @@ def _screen(run: DeviceRun, parsed: list[ParsedOp], raw_ops: list[Any],
     """Answer duplicates and reused ids at once; keep the rest as fresh ops."""
     op_ids = [p.op_id for p in parsed if p.op_id]
     known = {str(r.op_id): r for r in db.session.execute(text(
-        "SELECT op_id, fingerprint, result FROM op_log WHERE op_id = ANY(CAST(:ids AS uuid[]))"
-    ), {"ids": op_ids})}
+        "SELECT op_id, fingerprint, result, device_id, device_seq FROM op_log "
+        "WHERE op_id = ANY(CAST(:ids AS uuid[]))"), {"ids": op_ids})}
     seqs = [p.device_seq for p in parsed if p.device_seq]
-    taken = {r.device_seq for r in db.session.execute(text(
-        "SELECT device_seq FROM op_log WHERE device_id = :d AND device_seq = ANY(:s)"
-    ), {"d": run.device_id, "s": seqs})}
+    taken = set(db.session.execute(text("""
+        SELECT device_seq FROM op_log WHERE device_id = :d AND device_seq = ANY(:s)
+        UNION SELECT device_seq FROM op_seq_use WHERE device_id = :d AND device_seq = ANY(:s)
+    """), {"d": run.device_id, "s": seqs}).scalars())
     in_request: set[str] = set()
     for i, p in enumerate(parsed):
         if p.op_id is None or p.device_seq is None:
             results[i] = rejected(p.op_id, "validation", p.errors)
         elif p.op_id in known:
             results[i] = _duplicate_or_reused(p, known[p.op_id])
+            original = known[p.op_id]
+            slot_is_new = p.device_seq not in taken and p.device_seq not in run.fresh
+            if slot_is_new and (original.device_id, original.device_seq) != (
+                    run.device_id, p.device_seq):
+                run.reslotted[p.device_seq] = p.op_id
+                taken.add(p.device_seq)
         elif p.op_id in in_request:
             continue  # the same op twice in one push: answered after the first is applied
         elif p.device_seq in taken or p.device_seq in run.fresh:
@@ -156,6 +166,8 @@ def _load_held(run: DeviceRun, next_seq: int) -> None:
     for row in db.session.execute(text("""
         SELECT device_seq, payload, status FROM op_log
         WHERE device_id = :d AND (status = 'held' OR device_seq >= :n)
+        UNION ALL SELECT device_seq, NULL, 'reslotted' FROM op_seq_use
+        WHERE device_id = :d AND device_seq >= :n
         ORDER BY device_seq
     """), {"d": run.device_id, "n": next_seq}):
         if row.status == "held":
@@ -185,7 +197,11 @@ def _apply_in_order(run: DeviceRun, items: list[Incoming]) -> None:
             continue
         item.result = apply_op(op, author, authority, batch, placements.get(op.op_id), now)
         if item.gap and item.result["status"] in ("applied", "merged"):
+            # Applied without the ops before it: flag the record for a supervisor's eye.
             item.result["gap"] = True
+            record = batch.records[op.id]
+            record.conflict = record.conflict or "soft"
+            batch.touched.add(op.id)
     run.touched += write_batch(batch)
 
 
@@ -233,6 +249,13 @@ def _finish(run: DeviceRun, new_next: int) -> None:
             FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(seq bigint, status text, result jsonb)
             WHERE o.device_id = :d AND o.device_seq = x.seq
         """), {"d": run.device_id, "rows": json.dumps(done)})
+    if run.reslotted:
+        db.session.execute(text("""
+            INSERT INTO op_seq_use (device_id, device_seq, op_id)
+            SELECT :d, x.seq, x.op_id FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+                AS x(seq bigint, op_id uuid)
+        """), {"d": run.device_id, "rows": json.dumps(
+            [{"seq": k, "op_id": v} for k, v in run.reslotted.items()])})
     db.session.execute(text("UPDATE device SET next_seq = :n, last_seen_at = now() WHERE id = :d"),
                        {"n": new_next, "d": run.device_id})
     stamp_changes(run.touched)

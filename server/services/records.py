@@ -25,13 +25,15 @@ def load_records(ids: set[str]) -> dict[str, RecordState]:
     if not ids:
         return {}
     rows = db.session.execute(text("""
-        SELECT id::text, entity, version, data, deleted, grid_id, grid_code, match, conflict,
-               created_by, created_device, due_at
-        FROM record WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE
+        SELECT r.id::text AS id, r.entity, r.version, r.data, r.deleted, r.grid_id, r.grid_code,
+               r.match, r.conflict, r.created_by, r.created_device, r.due_at,
+               coalesce(g.kind = 'rural', false) AS rural
+        FROM record r LEFT JOIN grid g ON g.id = r.grid_id
+        WHERE r.id = ANY(CAST(:ids AS uuid[])) ORDER BY r.id FOR UPDATE OF r
     """), {"ids": sorted(ids)}).all()
     return {r.id: RecordState(r.entity, r.id, r.version, dict(r.data), r.deleted, r.grid_id,
                               r.grid_code, r.match, r.conflict, r.created_by, r.created_device,
-                              r.due_at)
+                              r.due_at, rural=r.rural)
             for r in rows}
 
 

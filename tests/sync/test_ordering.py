@@ -104,6 +104,7 @@ def test_hold_timeout_applies_with_a_flag(app, signed_in, inside_points, db):
     assert out.exit_code == 0 and "released=" in out.output
     rec = record(db, hid)
     assert rec["data"]["room"] == "8" and rec["version"] == 2
+    assert rec["conflict"] == "soft"  # applied without its predecessor: flagged
     replay = dev.push(after_gap)[0]
     assert replay["status"] == "duplicate" and replay["original_status"] == "applied"
     assert replay.get("gap") is True
@@ -171,3 +172,21 @@ def test_a_rejected_op_after_a_gap_still_uses_up_its_seq(signed_in, inside_point
     assert record(db, hid)["data"]["note"] == "第三步"
     nxt = dev.op("household", "update", {"room": "5"}, id=hid, base_version=2)
     assert statuses(dev.push(nxt)) == ["applied"]
+
+
+def test_backup_restored_on_another_phone_is_duplicate_and_leaves_no_gap(
+        signed_in, inside_points, client, db):
+    from tests.conftest import ApiClient
+
+    first = signed_in(role="grid_leader", grids=[GRID])
+    hid = str(uuid.uuid4())
+    op = first.op("household", "create", household(inside_points[GRID]), id=hid)
+    first.push(op)
+    second = ApiClient(client, first.user["username"])  # the same worker's new phone
+    restored = {**op, "device_seq": 1}
+    res = second.push(restored)[0]
+    assert res["status"] == "duplicate" and res["original_status"] == "applied"
+    second.seq = 1
+    nxt = second.op("household", "update", {"note": "新手机"}, id=hid, base_version=1)
+    assert statuses(second.push(nxt)) == ["applied"]  # not held behind a phantom gap
+    assert record(db, hid)["data"]["note"] == "新手机"

@@ -69,24 +69,28 @@ def build_world(client: Any, users: list[str], plans: list, inside: tuple[float,
 
 
 def arrivals(s: dict[str, Any], queues: list[list[dict]], cuts: list[bool]) -> list[tuple[int, list]]:
-    """The pushes, in arrival order: (device index, ops)."""
+    """The pushes, in arrival order: (device index, ops).
+
+    The arrival order of the ops is fixed first, the same for every split; only then is
+    it cut into pushes, each a run of one device's ops.
+    """
     taken = [0] * len(queues)
-    pushes: list[tuple[int, list]] = []
-    for i, d in enumerate(s["order"]):
-        op = queues[d][taken[d]]
+    sequence: list[tuple[int, dict]] = []
+    for d in s["order"]:
+        sequence.append((d, queues[d][taken[d]]))
         taken[d] += 1
+    if s["defer"]:
+        # A device's first op arrives last: its later ops are held until the gap fills.
+        sequence.append(sequence.pop(0))
+    pushes: list[tuple[int, list]] = []
+    for i, (d, op) in enumerate(sequence):
         if pushes and pushes[-1][0] == d and not cuts[i]:
             pushes[-1][1].append(op)
         else:
             pushes.append((d, [op]))
-    if s["swap"] and len(pushes) >= 2 and len(pushes[0][1]) >= 2:
-        d, ops = pushes[0]
-        pushes[0] = (d, [ops[-1], *ops[:-1]])  # a later seq first in one push
-    if s["defer"]:
-        # A device's first op arrives last: its later ops are held until the gap fills.
-        d = pushes[0][0]
-        first = pushes[0][1].pop(0)
-        pushes = [p for p in pushes if p[1]] + [(d, [first])]
+    if s["swap"]:
+        # Within one push the order on the wire does not matter: device_seq decides.
+        pushes = [(d, ops[::-1]) for d, ops in pushes]
     return pushes
 
 

@@ -155,3 +155,31 @@ def test_resolve_bad_input(signed_in, inside_points):
     r = patroller.post(f"/api/v1/conflicts/{cid}/resolve", json={"base_version": 3, "data": {}})
     assert r.status_code == 403
     assert statuses([]) == []
+
+
+def test_conflict_values_are_masked_for_supervisors(signed_in, inside_points):
+    a = signed_in(role="grid_leader", grids=[GRID])
+    b = signed_in(grids=[GRID])
+    hid = str(uuid.uuid4())
+    a.push(a.op("household", "create", household(inside_points[GRID]), id=hid))
+    b.push(b.op("household", "update", {"phone": "13911112222"}, id=hid, base_version=1))
+    cid = a.push(a.op("household", "update", {"phone": "13733334444"}, id=hid,
+                      base_version=1))[0]["conflict_id"]
+    sup = signed_in(role="supervisor", areas=["320105001"])
+    conflict = next(c for c in sup.get("/api/v1/conflicts?status=open").json["conflicts"]
+                    if c["id"] == cid)
+    assert (conflict["base"]["phone"], conflict["current"]["phone"],
+            conflict["incoming"]["phone"]) == ("138****5678", "139****2222", "137****4444")
+    leader_view = next(c for c in a.get("/api/v1/conflicts?status=open").json["conflicts"]
+                       if c["id"] == cid)
+    assert leader_view["incoming"]["phone"] == "13733334444"  # the grid leader needs it
+
+
+def test_a_revoked_device_stays_revoked(app, signed_in, client):
+    from tests.conftest import PASSWORD
+
+    dev = signed_in()
+    app.test_cli_runner().invoke(args=["devices", "revoke", dev.device_id])
+    r = client.post("/api/v1/auth/token", json={"username": dev.user["username"],
+                                                "password": PASSWORD, "device_id": dev.device_id})
+    assert r.status_code == 403 and r.json["error"]["code"] == "device_revoked"

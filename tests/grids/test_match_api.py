@@ -189,3 +189,41 @@ def test_any_signed_in_role_may_match(signed_in, inside_points, role):
     kw = {"dept": "城管"} if role == "department" else kw
     dev = signed_in(role=role, **kw)
     assert _match(dev, [list(point)])[0]["code"] == code
+
+
+def test_huge_integer_coordinate_is_422_not_500(signed_in):
+    r = signed_in().post(MATCH, data='{"points": [[1' + "0" * 400 + ', 32]]}',
+                         content_type="application/json")
+    assert r.status_code == 422 and r.json["error"]["details"]["points"] == {
+        "0": ["must be [lon, lat]"]}
+
+
+def test_mixed_two_and_three_coordinate_points(signed_in, inside_points):
+    dev = signed_in()
+    (c1, p1), (c2, p2) = sorted(inside_points.items())[:2]
+    got = _match(dev, [list(p1), [*p2, 3.0], [int(p1[0]), int(p1[1])]])
+    assert [m["code"] for m in got[:2]] == [c1, c2]
+    assert got[2]["match"] in ("outside", "nearest", "inside", "edge")
+
+
+def test_bad_point_details_name_the_points(signed_in):
+    points = [[118.7, 32.0]] * 5 + [[118.7, True], "x", [118.7, 32.0, "z"]]
+    r = signed_in().post(MATCH, json={"points": points})
+    assert r.status_code == 422
+    assert set(r.json["error"]["details"]["points"]) == {"5", "6", "7"}
+
+
+def test_large_answers_are_gzipped_for_clients_that_accept_it(signed_in, inside_points):
+    import gzip
+    import json
+
+    dev = signed_in()
+    points = [list(p) for _, p in sorted(inside_points.items())] * 10
+    plain = dev.post(MATCH, json={"points": points})
+    zipped = dev.client.post(MATCH, json={"points": points},
+                             headers={**dev.headers, "Accept-Encoding": "gzip"})
+    assert plain.headers.get("Content-Encoding") is None
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert len(zipped.data) < len(plain.data) / 4
+    assert json.loads(gzip.decompress(zipped.data)) == plain.json

@@ -42,6 +42,13 @@ def load_config() -> dict[str, Any]:
         "PWA_DIST": os.environ.get("PWA_DIST", str(ROOT / "pwa" / "dist")),
         "BASEMAP_STYLE": os.environ.get("BASEMAP_STYLE") or None,
         "CATEGORIES_FILE": os.environ.get("CATEGORIES_FILE") or None,
+        "COMPRESS_ALGORITHM": ["gzip"],
+        "COMPRESS_MIN_SIZE": 512,
+        "COMPRESS_MIMETYPES": [
+            "text/html", "text/css", "text/javascript", "application/javascript",
+            "application/json", "application/geo+json", "application/manifest+json",
+            "image/svg+xml", "application/vnd.mapbox-vector-tile", "text/csv",
+        ],
         "API_TITLE": "GridPatrol",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

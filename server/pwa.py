@@ -23,6 +23,9 @@ def _send(name: str):
     if not (dist / "index.html").is_file():
         raise ApiError(404, "pwa_not_built", "the PWA is not built; run `make pwa`")
     response = send_from_directory(dist, name)
+    # send_file streams the file untouched; buffer it so that Flask-Compress gzips it.
+    response.direct_passthrough = False
+    response.make_sequence()
     if name in NO_CACHE:
         response.headers["Cache-Control"] = "no-cache"
     elif name.startswith("assets/"):

@@ -109,6 +109,11 @@ export async function applyResults(ops, results) {
         // the other device's sequence number: it is delivered.
         r.status = 'duplicate';
       }
+      if (r.status === 'duplicate' && r.original_status === 'rejected') {
+        // A resend of an op the server once refused: it is still refused, and the
+        // user must still see why. Never forget it silently.
+        r.status = 'rejected';
+      }
       if (FORGETTABLE.has(r.status)) {
         await db.outbox.delete(op.device_seq);
         await db.history.put({

@@ -83,7 +83,8 @@ def list_grids(args):
           coalesce(json_agg(json_build_object(
             'type', 'Feature', 'id', g.code,
             'geometry', ST_AsGeoJSON(CASE WHEN :tol > 0
-                THEN ST_SimplifyPreserveTopology(g.geom, :tol) ELSE g.geom END, 7)::json,
+                THEN ST_Multi(ST_SimplifyPreserveTopology(g.geom, :tol)) ELSE g.geom END,
+                7)::json,
             'properties', json_build_object(
                 'code', g.code, 'name', g.name, 'street_code', g.street_code,
                 'street_name', g.street_name, 'community_code', g.community_code,

@@ -19,7 +19,8 @@ test: venv pwa system
 venv: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV) || \
+		(apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV))
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@

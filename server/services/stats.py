@@ -87,11 +87,8 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
                   rural=RURAL_VERIFY_MIN,
                   tz=current_app.config.get("CONSOLE_TIMEZONE", "Asia/Shanghai"))
     unit, name, street, community = UNIT[level]
-    last_of = " , ".join(
-        f"(SELECT max(r.created_at) FROM record r WHERE r.entity = 'inspection' "
-        f"AND NOT r.deleted AND r.grid_code = gs.code AND r.kind = '{k}' "
-        f"AND r.created_at < :ref)"
-        for k in ("patrol", "visit", "record", "handle", "report"))
+    last_of = ("(SELECT max(r.created_at) FROM record r WHERE r.entity = 'inspection' "
+               "AND NOT r.deleted AND r.grid_code = gs.code AND r.created_at < :ref)")
     sql = f"""
     WITH gs AS MATERIALIZED (
         SELECT DISTINCT ON (g.code) g.code, g.name, g.street_code, g.street_name,
@@ -164,7 +161,7 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
                coalesce(c.overdue, 0) AS overdue,
                coalesce(c.verifications, 0) AS verifications,
                coalesce(c.reworks, 0) AS reworks,
-               greatest({last_of}) AS last_activity
+               {last_of} AS last_activity
         FROM gs LEFT JOIN insp i ON i.grid_code = gs.code
         LEFT JOIN incg c ON c.grid_code = gs.code
     )

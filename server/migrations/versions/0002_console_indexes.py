@@ -38,9 +38,9 @@ def upgrade():
     """)
     op.execute("CREATE INDEX ix_record_track ON record USING gist (track) "
                "WHERE track IS NOT NULL")
-    # Per-grid counts and "last visit" lookups (grid measures, statistics, silent grids).
-    op.execute("CREATE INDEX ix_record_insp_grid_kind_time ON record (grid_code, kind, created_at) "
-               "WHERE entity = 'inspection' AND NOT deleted")
+    # Per-grid newest activity, last visit and patrol days (grid measures, silent grids).
+    op.execute("CREATE INDEX ix_record_insp_grid_time ON record (grid_code, created_at) "
+               "INCLUDE (kind) WHERE entity = 'inspection' AND NOT deleted")
     # Date-range scans for statistics, covering what they group by.
     op.execute("CREATE INDEX ix_record_insp_time ON record (created_at) INCLUDE (grid_code, kind) "
                "WHERE entity = 'inspection' AND NOT deleted")
@@ -52,7 +52,7 @@ def upgrade():
 def downgrade():
     op.execute("DROP INDEX IF EXISTS ix_record_incident_grid_status")
     op.execute("DROP INDEX IF EXISTS ix_record_insp_time")
-    op.execute("DROP INDEX IF EXISTS ix_record_insp_grid_kind_time")
+    op.execute("DROP INDEX IF EXISTS ix_record_insp_grid_time")
     op.execute("DROP INDEX IF EXISTS ix_record_track")
     op.execute("ALTER TABLE record DROP COLUMN IF EXISTS track")
     op.execute("DROP FUNCTION IF EXISTS gp_track_geom(jsonb)")

@@ -28,7 +28,7 @@ def test_household_clash_resolved_per_field(live_server, new_context, db, make_u
     cid = rb["conflict_id"]
     assert db.execute("select version, conflict from record where id = %s", (hh,)).fetchone() == (3, "hard")
 
-    ctx, page = console_page(new_context, sup, view="conflicts")
+    _ctx, page = console_page(new_context, sup, view="conflicts")
     row = page.locator(f"[data-testid=conflict-row][data-id='{cid}']")
     row.wait_for()
     assert row.get_attribute("data-record") == hh and row.get_attribute("data-entity") == "household"

@@ -3,7 +3,13 @@ import uuid
 
 import requests
 
-from tests.browser.test_console_helpers import console_page, desk_open, desk_queue, desk_row, record_row
+from tests.browser.test_console_helpers import (
+    console_page,
+    desk_open,
+    desk_queue,
+    desk_row,
+    record_row,
+)
 from tests.browser.test_pwa_helpers import Device, inside_point
 
 GRID = "320105001003006"
@@ -26,7 +32,7 @@ def test_lights_green_yellow_red_after_deadlines_move(live_server, new_context, 
     dev = Device(live_server.url, pat)
     green, yellow, red = (_incident(dev, f"{name} {tag}", p) for name in ("绿灯", "黄灯", "红灯"))
 
-    ctx, page = console_page(new_context, sup, view="desk")
+    _ctx, page = console_page(new_context, sup, view="desk")
     desk_queue(page, "reported")
     for rid in (green, yellow, red):
         assert desk_row(page, rid).get_attribute("data-light") == "green"
@@ -61,7 +67,7 @@ def test_stale_action_gets_409_message_and_reloads(live_server, new_context, db,
     sup2 = make_user(f"stale_sup2_{tag}", "supervisor", areas=(STREET,))
     rid = _incident(Device(live_server.url, pat), f"并发 <i>{tag}</i>", inside_point(GRID))
 
-    ctx, page = console_page(new_context, sup, view="desk")
+    _ctx, page = console_page(new_context, sup, view="desk")
     desk_queue(page, "reported")
     desk_open(page, rid)
     assert page.get_by_test_id("desk-detail").get_attribute("data-version") == "1"
@@ -84,7 +90,7 @@ def test_stale_action_gets_409_message_and_reloads(live_server, new_context, db,
     assert page.locator("[data-testid=desk-detail] i").count() == 0
     # Dispatch needs a department: the button says so instead of sending.
     page.locator("[data-testid=desk-action][data-to=filed]").click()
-    page.wait_for_selector(f"[data-testid=desk-detail][data-status=filed][data-state=ready]")
+    page.wait_for_selector("[data-testid=desk-detail][data-status=filed][data-state=ready]")
     page.locator("[data-testid=desk-action][data-to=dispatched]").click()
     assert page.get_by_test_id("desk-message").get_attribute("data-kind") == "error"
     assert record_row(db, rid)[0] == "filed"

@@ -69,7 +69,7 @@ def test_whole_loop_report_dispatch_handle_verify_close(live_server, new_context
     assert (status, version, grid_code, data["title"]) == ("reported", 1, GRID, title)
 
     # 2. The supervisor sees it in the list and on the map (vector tiles, when WebGL works).
-    sctx, s = console_page(new_context, sup)
+    _sctx, s = console_page(new_context, sup)
     item = s.locator(f"[data-testid=console-feature][data-id='{insp_id}']")
     item.wait_for()
     assert item.get_attribute("data-grid") == GRID and item.get_attribute("data-kind") == "report"
@@ -120,7 +120,7 @@ def test_whole_loop_report_dispatch_handle_verify_close(live_server, new_context
     desk_row(s, rid).wait_for()
 
     # 4. The department (城管) sees it dispatched to them and marks it handled.
-    dctx, d = console_page(new_context, dept)
+    _dctx, d = console_page(new_context, dept)
     d.wait_for_selector("[data-testid=console-panel][data-view=desk][data-ready='1']")
     assert d.get_by_test_id("console-tab-conflicts").count() == 0
     d.wait_for_selector("[data-testid=desk-list][data-queue=dispatched][data-state=ready]")
@@ -163,7 +163,7 @@ def test_whole_loop_report_dispatch_handle_verify_close(live_server, new_context
     assert desk_row(s, rid).get_attribute("data-light") == ""  # a closed incident has no clock
 
     # 7. A supervisor of another street sees none of it: not in the list, the map or the desk.
-    octx, o = console_page(new_context, other)
+    _octx, o = console_page(new_context, other)
     o.wait_for_selector("[data-testid=console-count][data-count]")
     assert o.locator(f"[data-testid=console-feature][data-id='{insp_id}']").count() == 0
     assert note not in o.get_by_test_id("console-list").text_content()

@@ -48,7 +48,7 @@ def test_map_layers_filters_and_incident_popup(live_server, new_context, db, mak
     assert res["status"] == "applied", res
 
     tiles = []
-    ctx, page = console_page(new_context, sup)
+    _ctx, page = console_page(new_context, sup)
     page.on("response", lambda resp: tiles.append((resp.url, resp.status, resp.request.headers.get("authorization", "")))
             if "/api/v1/tiles/" in resp.url else None)
     page.locator(f"[data-testid=console-feature][data-id='{visit_id}']").wait_for()

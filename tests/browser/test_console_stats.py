@@ -26,7 +26,7 @@ def test_stats_table_charts_and_exports(live_server, new_context, db, make_user)
     n_grids = db.execute("select count(distinct g.code) from grid g join grid_layer l on l.active_version_id = g.layer_version_id"
                          " where g.street_code = %s", (STREET,)).fetchone()[0]
 
-    ctx, page = console_page(new_context, sup, view="stats", accept_downloads=True)
+    _ctx, page = console_page(new_context, sup, view="stats", accept_downloads=True)
     page.wait_for_selector("[data-testid=stats-result][data-state=ready][data-level=grid]")
     assert int(page.get_by_test_id("stats-table").get_attribute("data-rows")) == n_grids
     row = page.locator(f"[data-testid=stats-row][data-unit='{GRID}']")
@@ -50,7 +50,8 @@ def test_stats_table_charts_and_exports(live_server, new_context, db, make_user)
     # Exports carry the token (a plain link would get 401) and hold the same figures.
     with page.expect_download() as info:
         page.get_by_test_id("stats-export-csv").click()
-    csv_bytes = open(info.value.path(), "rb").read()
+    with open(info.value.path(), "rb") as f:
+        csv_bytes = f.read()
     assert info.value.suggested_filename.endswith(".csv")
     text = csv_bytes.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("unit,name,")
@@ -58,7 +59,7 @@ def test_stats_table_charts_and_exports(live_server, new_context, db, make_user)
     with page.expect_download() as info:
         page.get_by_test_id("stats-export-xlsx").click()
     assert info.value.suggested_filename.endswith(".xlsx")
-    with zipfile.ZipFile(io.BytesIO(open(info.value.path(), "rb").read())) as zf:
+    with open(info.value.path(), "rb") as f, zipfile.ZipFile(io.BytesIO(f.read())) as zf:
         assert STREET in zf.read("xl/worksheets/sheet1.xml").decode()
     page.get_by_test_id("stats-download-xlsx").wait_for()
     assert page.errors == []

@@ -227,3 +227,42 @@ def test_large_answers_are_gzipped_for_clients_that_accept_it(signed_in, inside_
     assert "Accept-Encoding" in zipped.headers["Vary"]
     assert len(zipped.data) < len(plain.data) / 4
     assert json.loads(gzip.decompress(zipped.data)) == plain.json
+
+
+def test_sync_and_match_endpoint_agree(signed_in, truth, db):
+    """Pushed records are placed by the same matcher, datum conversion included."""
+    admin = signed_in(role="admin")
+    picked = [p for p in truth["points"] if p["class"] == "edge"][:15] + \
+        [p for p in truth["points"] if p["class"] == "outside"][:5] + \
+        [p for p in truth["points"] if p["class"] == "inside"][:5]
+    with only_active(db, "jianye"):
+        expected = _match(admin, [[p["lon"], p["lat"]] for p in picked])
+        ops = []
+        for i, p in enumerate(picked):
+            datum = ("wgs84", "gcj02", "bd09")[i % 3]
+            lon, lat = from_wgs84(p["lon"], p["lat"], datum)
+            data = {"kind": "report", "occurred_at": "2026-11-23T08:15:00+08:00",
+                    "location": {"type": "Point", "coordinates": [float(lon), float(lat)]},
+                    "location_accuracy_m": 5, "note": f"点{i}"}
+            if datum != "wgs84":
+                data["location_datum"] = datum
+            ops.append(admin.op("inspection", "create", data))
+        results = admin.push(*ops)
+    assert [r["status"] for r in results] == ["applied"] * len(picked)
+    got = [{"code": r["grid_code"], "match": r["match"]} for r in results]
+    assert got == expected
+    stored = db.execute("SELECT ST_X(geom), ST_Y(geom) FROM record WHERE id = %s",
+                        (ops[1]["id"],)).fetchone()
+    assert abs(stored[0] - picked[1]["lon"]) < 1e-7 and abs(stored[1] - picked[1]["lat"]) < 1e-7
+
+
+def test_openapi_documents_the_grid_endpoints(client):
+    spec = client.get("/api/v1/openapi.json").json
+    for path in ("/api/v1/grids", "/api/v1/grids/areas", "/api/v1/grids/match"):
+        assert path in spec["paths"], path
+    body = spec["paths"]["/api/v1/grids/match"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    ref = schema.get("$ref", "").rsplit("/", 1)[-1]
+    props = spec["components"]["schemas"][ref]["properties"] if ref else schema["properties"]
+    assert props["points"]["maxItems"] == 10_000
+    assert set(props["datum"]["enum"]) == {"wgs84", "cgcs2000", "gcj02", "bd09"}

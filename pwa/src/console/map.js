@@ -60,6 +60,7 @@ export function mapView(root) {
     h('option', { value: 'open' }, '未结（全部未结状态）'),
     Object.entries(STATUS).map(([k, t]) => h('option', { value: k }, t)));
   const area = areaPicker('filter', () => applyFilters());
+  const filterMsg = h('span', { class: 'err', testid: 'map-filter-error', role: 'alert' });
   for (const el of [measure, from, to, kind, status]) el.addEventListener('change', () => applyFilters());
 
   mount(root,
@@ -67,7 +68,7 @@ export function mapView(root) {
       h('label', { class: 'inline' }, '网格着色 ', measure),
       h('span', { class: 'toggles', testid: 'layer-toggles' }, toggles),
       h('span', { class: 'range' }, h('label', { class: 'inline' }, '从 ', from), h('label', { class: 'inline' }, '到 ', to)),
-      h('label', { class: 'inline' }, '类型 ', kind), h('label', { class: 'inline' }, '状态 ', status), area.node),
+      h('label', { class: 'inline' }, '类型 ', kind), h('label', { class: 'inline' }, '状态 ', status), area.node, filterMsg),
     h('p', {}, '巡查记录：', count, ' ', mapStatus),
     h('div', { class: 'console-layout' }, h('div', { class: 'map-wrap' }, mapEl, legend), h('aside', {}, detail, list)));
 
@@ -106,6 +107,11 @@ export function mapView(root) {
   }
 
   function applyFilters() {
+    if (from.value && to.value && from.value > to.value) {
+      filterMsg.textContent = '开始日期不能晚于结束日期';
+      return;
+    }
+    filterMsg.textContent = '';
     renderLegend();
     const qsAll = Object.fromEntries(LAYERS.map(([l]) => [l, query(l)]));
     mapEl.dataset.query = JSON.stringify(qsAll);

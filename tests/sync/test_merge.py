@@ -39,8 +39,9 @@ def test_same_field_different_values_is_a_conflict_with_three_values(signed_in, 
     assert rec["data"]["note"] == "A 改" and rec["data"]["room"] == "302"  # later arrival wins
     assert rec["conflict"] == "hard"
     sup = a  # the grid leader reviews conflicts in their grid
-    page = sup.get(f"/api/v1/conflicts?status=open&grid={GRID}").json
-    conflict = next(c for c in page["conflicts"] if c["id"] == res["conflict_id"])
+    from tests.sync.test_scope_and_conflicts import find_conflict
+
+    conflict = find_conflict(sup, res["conflict_id"])
     assert conflict["fields"] == ["note"]
     assert (conflict["base"]["note"], conflict["current"]["note"], conflict["incoming"]["note"]) \
         == ("原", "B 改", "A 改")

@@ -102,6 +102,18 @@ def test_phone_is_masked_except_for_the_grid_leader_and_audited(signed_in, insid
     assert audited >= 1
 
 
+def find_conflict(client, cid: str, status: str = "open") -> dict:
+    """Page through the caller's conflicts (oldest first) until ``cid`` turns up."""
+    cursor = ""
+    while True:
+        page = client.get(f"/api/v1/conflicts?status={status}&limit=500&cursor={cursor}").json
+        for conflict in page["conflicts"]:
+            if conflict["id"] == cid:
+                return conflict
+        assert page["more"], f"conflict {cid} not listed"
+        cursor = page["cursor"]
+
+
 def _clash(signed_in, inside_points):
     a = signed_in(role="grid_leader", grids=[GRID])
     b = signed_in(grids=[GRID])
@@ -132,8 +144,8 @@ def test_resolve_with_current_base_writes_a_version(signed_in, inside_points, db
     again = leader.post(f"/api/v1/conflicts/{cid}/resolve",
                         json={"base_version": 4, "data": {}})
     assert again.status_code == 409
-    resolved = leader.get("/api/v1/conflicts?status=resolved").json["conflicts"]
-    assert any(c["id"] == cid and c["resolved_by"] == leader.user["username"] for c in resolved)
+    resolved = find_conflict(leader, cid, "resolved")
+    assert resolved["resolved_by"] == leader.user["username"]
 
 
 def test_clean_update_never_clears_a_hard_conflict(signed_in, inside_points, db):
@@ -166,12 +178,10 @@ def test_conflict_values_are_masked_for_supervisors(signed_in, inside_points):
     cid = a.push(a.op("household", "update", {"phone": "13733334444"}, id=hid,
                       base_version=1))[0]["conflict_id"]
     sup = signed_in(role="supervisor", areas=["320105001"])
-    conflict = next(c for c in sup.get("/api/v1/conflicts?status=open").json["conflicts"]
-                    if c["id"] == cid)
+    conflict = find_conflict(sup, cid)
     assert (conflict["base"]["phone"], conflict["current"]["phone"],
             conflict["incoming"]["phone"]) == ("138****5678", "139****2222", "137****4444")
-    leader_view = next(c for c in a.get("/api/v1/conflicts?status=open").json["conflicts"]
-                       if c["id"] == cid)
+    leader_view = find_conflict(a, cid)
     assert leader_view["incoming"]["phone"] == "13733334444"  # the grid leader needs it
 
 

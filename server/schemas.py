@@ -145,6 +145,7 @@ class ConflictSchema(Strict):
     status = fields.String()
     resolved_by = fields.String(allow_none=True)
     resolved_at = fields.DateTime(allow_none=True)
+    record_version = fields.Integer(metadata={"description": "base_version for a resolve"})
 
 
 class ConflictPage(Strict):

@@ -12,9 +12,10 @@ from server.auth import Caller
 from server.errors import ApiError
 from server.extensions import db
 from server.scope import CallerAuthority, grid_places, record_filter
-from server.services.privacy import audit_unmasked, mask_fields, sees_unmasked
+from server.services.privacy import SENSITIVE, audit_unmasked, mask_fields, sees_unmasked
 from server.services.pull import decode_cursor, encode_cursor
 from server.services.records import load_records, stamp_changes, write_batch
+from sync.incident import check_transition
 from sync.records import SERVER_OWNED, validate_data
 from sync.state import Batch, VersionRow
 
@@ -30,7 +31,7 @@ def list_conflicts(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
         params["grid"] = args["grid"]
     rows = db.session.execute(text(f"""
         SELECT c.*, iu.username AS incoming_user, cu.username AS current_user_name,
-               ru.username AS resolved_by_name
+               ru.username AS resolved_by_name, r.version AS record_version
         FROM conflict c JOIN record r ON r.id = c.record_id LEFT JOIN grid g ON g.id = r.grid_id
         LEFT JOIN app_user iu ON iu.id = c.incoming_user_id
         LEFT JOIN app_user cu ON cu.id = c.current_user_id
@@ -70,6 +71,8 @@ def conflict_json(r: Any) -> dict[str, Any]:
         "current_by": {"user": r.current_user_name, "device_id": r.current_device},
         "op_id": str(r.op_id) if r.op_id else None, "created_at": r.created_at,
         "status": r.status, "resolved_by": r.resolved_by_name, "resolved_at": r.resolved_at,
+        # The version a resolve must name as its base_version.
+        "record_version": r.record_version,
     }
 
 
@@ -101,12 +104,33 @@ def resolve(caller: Caller, conflict_id: str, base_version: int,
     errors = validate_data(record.entity, "update", clean) if clean else {}
     if errors:
         raise ApiError(422, "validation", "some values are invalid", errors)
+    _check_resolution(caller, authority, record, clean)
     _write_resolution(caller, cid, records, record, clean)
     fresh = load_records({record.id})[record.id]
     out = {**fresh.data, "version": fresh.version, "conflict": fresh.conflict}
     if fresh.entity == "household" and not sees_unmasked(caller, fresh.grid_code):
         out = mask_fields(out)
     return {"id": cid, "status": "resolved", "record": out}
+
+
+def _check_resolution(caller: Caller, authority: CallerAuthority, record: Any,
+                      clean: dict[str, Any]) -> None:
+    """A resolution obeys the state machine, and never stores a masked value."""
+    new_status = clean.get("status")
+    if record.entity == "incident" and new_status and new_status != record.data.get("status"):
+        verdict = check_transition(record.data.get("status"), new_status,
+                                   authority.actor(record),
+                                   clean.get("department") or record.data.get("department"))
+        if verdict == "illegal_transition":
+            raise ApiError(409, "illegal_transition",
+                           f"{record.data.get('status')} cannot become {new_status}")
+        if verdict == "forbidden":
+            raise ApiError(403, "forbidden", f"your role may not set status {new_status}")
+    if record.entity == "household" and not sees_unmasked(caller, record.grid_code):
+        masked = [k for k in SENSITIVE if isinstance(clean.get(k), str) and "*" in clean[k]]
+        if masked:
+            raise ApiError(422, "masked_value", "a masked value cannot be stored; leave the "
+                           "field out to keep what is stored", {k: ["is masked"] for k in masked})
 
 
 def _write_resolution(caller: Caller, cid: str, records: dict, record: Any,

@@ -193,3 +193,27 @@ def test_a_revoked_device_stays_revoked(app, signed_in, client):
     r = client.post("/api/v1/auth/token", json={"username": dev.user["username"],
                                                 "password": PASSWORD, "device_id": dev.device_id})
     assert r.status_code == 403 and r.json["error"]["code"] == "device_revoked"
+
+
+def test_resolve_lists_record_version_and_refuses_masked_or_illegal_values(signed_in,
+                                                                           inside_points):
+    from tests.sync.helpers import incident
+
+    _, _, cid = _clash(signed_in, inside_points)
+    sup = signed_in(role="supervisor", areas=["320105001"])
+    conflict = find_conflict(sup, cid)
+    assert conflict["record_version"] == 3
+    r = sup.post(f"/api/v1/conflicts/{cid}/resolve",
+                 json={"base_version": 3, "data": {"phone": "138****5678"}})
+    assert r.status_code == 422 and r.json["error"]["code"] == "masked_value"
+    # An incident clash resolved with a status the state machine forbids.
+    a = signed_in(grids=["320105001001004"])
+    b = signed_in(grids=["320105001001004"])
+    iid = str(uuid.uuid4())
+    a.push(a.op("incident", "create", incident(inside_points["320105001001004"]), id=iid))
+    b.push(b.op("incident", "update", {"title": "乙"}, id=iid, base_version=1))
+    icid = a.push(a.op("incident", "update", {"title": "甲"}, id=iid,
+                       base_version=1))[0]["conflict_id"]
+    r = sup.post(f"/api/v1/conflicts/{icid}/resolve",
+                 json={"base_version": 3, "data": {"status": "closed"}})
+    assert r.status_code == 409 and r.json["error"]["code"] == "illegal_transition"

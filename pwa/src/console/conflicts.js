@@ -77,7 +77,7 @@ export function conflictsView(root) {
     // The version to resolve against: the record's, when it can be read; else the one the
     // conflict implies (a concurrent edit was applied on top of current_version) or the
     // one a 409 reported.
-    const base = now ? now.version : (st.base.get(c.id) || (c.current_version + (c.code === 'concurrent_edit' ? 1 : 0)));
+    const base = now ? now.version : (st.base.get(c.id) || c.record_version || (c.current_version + (c.code === 'concurrent_edit' ? 1 : 0)));
     const stored = (f) => (now ? now[f] : (c.code === 'concurrent_edit' ? c.incoming[f] : c.current[f]));
     const msg = h('p', { testid: 'conflict-message', role: 'status', 'aria-live': 'polite', class: message ? (message.kind === 'ok' ? 'ok' : 'err') : '', 'data-kind': message ? message.kind : '' }, message ? message.text : '');
     const fields = c.fields && c.fields.length ? c.fields : Object.keys(c.incoming || {});

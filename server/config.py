@@ -41,6 +41,9 @@ def load_config() -> dict[str, Any]:
         "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(ROOT / "var" / "attachments")),
         "PWA_DIST": os.environ.get("PWA_DIST", str(ROOT / "pwa" / "dist")),
         "BASEMAP_STYLE": os.environ.get("BASEMAP_STYLE") or None,
+        # The datum the basemap is drawn in: a point picked on an AMap/Tencent basemap is
+        # GCJ-02, on Baidu BD-09. The PWA sends it as location_datum.
+        "BASEMAP_DATUM": os.environ.get("BASEMAP_DATUM", "wgs84"),
         "CATEGORIES_FILE": os.environ.get("CATEGORIES_FILE") or None,
         "COMPRESS_ALGORITHM": ["gzip"],
         "COMPRESS_MIN_SIZE": 512,

@@ -31,6 +31,7 @@ def meta():
     return {
         "categories": json.loads(path.read_text(encoding="utf-8")),
         "basemap_style": cfg["BASEMAP_STYLE"],
+        "basemap_datum": cfg["BASEMAP_DATUM"],
         "max_attachment_bytes": cfg["MAX_ATTACHMENT_BYTES"],
         "sync_max_ops": cfg["SYNC_MAX_OPS"],
         "match_edge_m": cfg["MATCH_EDGE_M"],

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import text
 
-from server.api.params import parse_bbox
+from server.api.params import bbox_filter
 from server.auth import current_caller, login_required
 from server.errors import ApiError
 from server.extensions import db
@@ -72,10 +72,9 @@ def list_grids(args):
     """
     caller = current_caller()
     where, params = grid_filter(caller)
-    bbox = parse_bbox(args.get("bbox"))
-    if bbox:
-        where += " AND g.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
-        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    in_bbox, bbox_params = bbox_filter(args.get("bbox"), "g.geom")
+    where += in_bbox
+    params.update(bbox_params)
     params["tol"] = (args.get("simplify") or 0) / METRES_PER_DEGREE
     # PostGIS writes the JSON; it goes out as is, never parsed and re-serialised here
     body = db.session.execute(text(f"""

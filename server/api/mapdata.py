@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from server.api.params import parse_bbox
+from server.api.params import bbox_filter
 from server.auth import current_caller, login_required
 from server.extensions import db
 from server.schemas import MapArgs
@@ -20,10 +20,9 @@ def inspections(args):
     """Inspections in the caller's scope as GeoJSON points, newest first."""
     caller = current_caller()
     where, params = record_filter(caller)
-    bbox = parse_bbox(args.get("bbox"))
-    if bbox:
-        where += " AND r.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
-        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    in_bbox, bbox_params = bbox_filter(args.get("bbox"), "r.geom")
+    where += in_bbox
+    params.update(bbox_params)
     if args.get("kind"):
         where += " AND r.kind = :kind"
         params["kind"] = args["kind"]

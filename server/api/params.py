@@ -24,3 +24,18 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
         raise ApiError(400, "bad_request", "bbox is out of range or min > max",
                        {"bbox": [value]})
     return nums  # type: ignore[return-value]
+
+
+def bbox_filter(value: str | None, column: str) -> tuple[str, dict[str, float]]:
+    """An SQL condition keeping rows whose ``column`` meets the bbox, or none.
+
+    >>> bbox_filter("118.6,31.9,118.8,32.1", "g.geom")[0]
+    ' AND g.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)'
+    >>> bbox_filter(None, "g.geom")
+    ('', {})
+    """
+    bbox = parse_bbox(value)
+    if not bbox:
+        return "", {}
+    return (f" AND {column} && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)",
+            dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True)))

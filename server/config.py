@@ -54,6 +54,11 @@ def load_config() -> dict[str, Any]:
             "application/json", "application/geo+json", "application/manifest+json",
             "image/svg+xml", "application/vnd.mapbox-vector-tile", "text/csv",
         ],
+        # The supervisors' console.
+        "DEPARTMENTS": [d.strip() for d in os.environ.get(
+            "DEPARTMENTS", "城管,市政,公安,消防,环保,住建").split(",") if d.strip()],
+        "CONSOLE_TIMEZONE": os.environ.get("CONSOLE_TIMEZONE", "Asia/Shanghai"),
+        "TILES_MAX_AGE": _int("TILES_MAX_AGE", 30),
         "API_TITLE": "GridPatrol",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

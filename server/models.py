@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from server.extensions import db
 
 # Pull cursors page on this sequence; it is stamped at commit time under a lock so that
-# its order is commit order (see server/services/changes.py).
+# its order is commit order (see stamp_changes in server/services/records.py).
 change_seq = Sequence("change_seq", metadata=db.metadata)
 
 ROLES = ("patroller", "grid_leader", "supervisor", "department", "admin")
@@ -141,6 +142,15 @@ class Record(db.Model):
         Index("ix_record_change_seq", "change_seq"),
         Index("ix_record_entity_kind", "entity", "kind"),
         Index("ix_record_entity_status", "entity", "status"),
+        # Tiles, desk and statistics (migration 0002).
+        Index("ix_record_track", "track", postgresql_using="gist",
+              postgresql_where=text("track IS NOT NULL")),
+        Index("ix_record_insp_grid_time", "grid_code", "created_at", postgresql_include=["kind"],
+              postgresql_where=text("entity = 'inspection' AND NOT deleted")),
+        Index("ix_record_insp_time", "created_at", postgresql_include=["grid_code", "kind"],
+              postgresql_where=text("entity = 'inspection' AND NOT deleted")),
+        Index("ix_record_incident_grid_status", "grid_code", "status",
+              postgresql_where=text("entity = 'incident' AND NOT deleted")),
     )
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     entity: Mapped[str] = mapped_column(String(16))
@@ -155,6 +165,9 @@ class Record(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     kind: Mapped[str | None] = mapped_column(String(16), Computed("data->>'kind'", persisted=True))
     status: Mapped[str | None] = mapped_column(String(16), Computed("data->>'status'", persisted=True))
+    # A patrol's track as geometry; gp_track_geom() turns an unreadable one into NULL.
+    track = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False),
+                          Computed("gp_track_geom(data)", persisted=True))
     created_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
     created_device: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = _now()

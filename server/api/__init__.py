@@ -8,11 +8,19 @@ from server.extensions import api
 
 
 def register_blueprints(app: Flask) -> None:
-    from server.api import attachments, auth, conflicts, grids, mapdata, meta, sync
+    from server.api import (
+        attachments,
+        auth,
+        conflicts,
+        desk,
+        grids,
+        mapdata,
+        meta,
+        stats,
+        sync,
+        tiles,
+    )
 
-    for module in (auth, meta, grids, sync, conflicts, attachments, mapdata,
-                   __import__("server.api.tiles", fromlist=["blp"]),  # console (issue 6)
-                   __import__("server.api.desk", fromlist=["blp"]),  # console (issue 6)
-                   __import__("server.api.stats", fromlist=["blp"]),  # console (issue 6)
-                   ):
+    for module in (auth, meta, grids, sync, conflicts, attachments, mapdata, tiles, desk,
+                   stats):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)

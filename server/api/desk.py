@@ -17,7 +17,6 @@ from server.services import desk as service
 
 PREFIX = "/desk"
 blp = Blueprint("desk", __name__, description="Work-order desk: queues, history, transitions")
-blp.record_once(lambda state: service.defaults(state.app.config))
 
 
 @blp.route("/departments", methods=["GET"])

@@ -7,12 +7,10 @@ from flask_smorest import Blueprint
 
 from server.auth import current_caller, login_required
 from server.console_schemas import StatsArgs, StatsResponse
-from server.services import desk as desk_service
 from server.services import stats as service
 
 PREFIX = ""
 blp = Blueprint("stats", __name__, description="Grid assessment statistics and exports")
-blp.record_once(lambda state: desk_service.defaults(state.app.config))
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

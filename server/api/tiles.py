@@ -14,12 +14,10 @@ from flask_smorest import Blueprint
 
 from server.auth import current_caller, login_required
 from server.console_schemas import TileArgs
-from server.services import desk as desk_service
 from server.services import tiles as service
 
 PREFIX = "/tiles"
 blp = Blueprint("tiles", __name__, description="Mapbox vector tiles of the console's map layers")
-blp.record_once(lambda state: desk_service.defaults(state.app.config))
 
 MVT = "application/vnd.mapbox-vector-tile"
 

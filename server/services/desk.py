@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -29,20 +28,11 @@ from server.services.records import record_json
 from sync.incident import TRANSITIONS, Actor, check_transition, next_statuses
 
 DESK_ROLES = ("supervisor", "admin", "department")
-DEFAULT_DEPARTMENTS = "城管,市政,公安,消防,环保,住建"
 OPEN_SQL = "{r}.status NOT IN ('closed', 'rejected', 'void')"
 
 # The moment the current status was entered.
 STAGE_SINCE_SQL = ("(SELECT max(rv.created_at) FROM record_version rv "
                    "WHERE rv.record_id = {r}.id AND 'status' = ANY(rv.changed))")
-
-
-def defaults(config: dict[str, Any]) -> None:
-    """Console settings, from the environment unless the app config already has them."""
-    config.setdefault("DEPARTMENTS", [d.strip() for d in os.environ.get(
-        "DEPARTMENTS", DEFAULT_DEPARTMENTS).split(",") if d.strip()])
-    config.setdefault("CONSOLE_TIMEZONE", os.environ.get("CONSOLE_TIMEZONE", "Asia/Shanghai"))
-    config.setdefault("TILES_MAX_AGE", int(os.environ.get("TILES_MAX_AGE", 30)))
 
 
 def stage_since_sql(r: str = "r") -> str:

@@ -22,6 +22,7 @@ export async function homeScreen(root, { user, go }) {
     storage.textContent = persistText(s.persisted);
     storage.dataset.persisted = String(s.persisted);
     quota.textContent = s.low ? `存储空间不足（剩余 ${fmtBytes(s.quota - s.usage)}）：请尽快同步或导出备份` : '';
+    quota.dataset.low = s.low ? '1' : '0';
   }
   async function refreshReview() {
     const n = await db.incidents.where('status').equals('handled').count();

@@ -46,6 +46,8 @@ class DeskListArgs(Strict):
     grid = fields.String(validate=validate.Length(1, 32))
     overdue = fields.Boolean(metadata={"description": "true: only red; false: only not red"})
     light = fields.String(validate=validate.OneOf(LIGHTS))
+    extension = fields.String(validate=validate.OneOf(("requested", "approved", "refused")),
+                              metadata={"description": "延时: incidents with such a request"})
     urgent = fields.Boolean()
     department = fields.String(validate=validate.Length(1, 64))
     cursor = fields.String(validate=validate.Length(1, 512))
@@ -59,6 +61,15 @@ class TransitionRequest(Strict):
                                metadata={"description": "required to dispatch (派遣)"})
     note = fields.String(validate=validate.Length(1, 4000),
                          metadata={"description": "added to the incident's notes"})
+
+
+class ExtensionRequest(Strict):
+    base_version = fields.Integer(required=True, strict=True, validate=validate.Range(1))
+    minutes = fields.Integer(strict=True, validate=validate.Range(1, 7 * 24 * 60),
+                             metadata={"description": "more time asked for"})
+    reason = fields.String(validate=validate.Length(1, 500))
+    decision = fields.String(validate=validate.OneOf(("approve", "refuse")),
+                             metadata={"description": "a supervisor's decision on a request"})
 
 
 class DeskItem(Strict):

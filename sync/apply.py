@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sync import extension
 from sync.incident import check_transition, due_at
 from sync.merge import merge_update, others_changed
 from sync.ops import Op
@@ -192,8 +193,12 @@ def _update(op: Op, author: Author, authority: Authority, batch: Batch,
                                                 or record.data.get("department")):
             return rejected(op.op_id, "validation",
                             {"data.department": ["a dispatch needs a department"]})
-    concurrent = others_changed(((r.device_id, r.changed) for r in since), author.device_id)
     incoming = dict(op.data)
+    if record.entity == "incident" and "extension" in incoming:
+        refusal = _extension(incoming, author, authority, record, now)
+        if refusal:
+            return rejected(op.op_id, refusal[0], {"data.extension": [refusal[1]]})
+    concurrent = others_changed(((r.device_id, r.changed) for r in since), author.device_id)
     outcome = merge_update(base, record.data, incoming, concurrent)
     if not outcome.changed:
         return _result(op, "applied", record)
@@ -206,6 +211,9 @@ def _update(op: Op, author: Author, authority: Authority, batch: Batch,
         _place(record, placement)
     if status_changes:
         _set_status_clock(record, now, placement.rural if placement else record.rural)
+    granted = record.data.get("extension") if "extension" in outcome.changed else None
+    if granted and granted.get("status") == "approved":
+        record.due_at = extension.extended_due(record.due_at, granted["minutes"], now)
     _version(batch, record, outcome.changed, author, op)
     extra: dict[str, Any] = {}
     if outcome.clashes:
@@ -219,6 +227,20 @@ def _update(op: Op, author: Author, authority: Authority, batch: Batch,
     elif outcome.merged and record.conflict is None:
         record.conflict = "soft"
     return _result(op, outcome.status, record, **extra)
+
+
+def _extension(incoming: dict[str, Any], author: Author, authority: Authority,
+               record: RecordState, now: datetime) -> tuple[str, str] | None:
+    """Check a request for more time, or a decision on one, and stamp who and when."""
+    new, old = incoming["extension"], record.data.get("extension")
+    if new == old:
+        return None
+    department = incoming.get("department") or record.data.get("department")
+    refusal = extension.check(new, old, incoming.get("status") or record.data.get("status"),
+                              authority.actor(record), department)
+    if refusal is None:
+        incoming["extension"] = extension.stamp(new, old, author.username, now)
+    return refusal
 
 
 def _delete(op: Op, author: Author, batch: Batch, record: RecordState, now: datetime) -> Result:

@@ -133,6 +133,12 @@ def _members(v: Any) -> str | None:
     return None if isinstance(v, list) else "must be a count or a list of people"
 
 
+def _extension(v: Any) -> str | None:
+    from sync.extension import validate
+
+    return validate(v)
+
+
 def _one_of(choices: tuple[str, ...]) -> Check:
     def check(v: Any) -> str | None:
         return None if v in choices else f"must be one of {', '.join(choices)}"
@@ -152,6 +158,7 @@ FIELDS: dict[str, dict[str, Check]] = {
     "incident": {
         "category": _text, "title": _text, "description": _text, "urgent": _bool,
         "status": _one_of(INCIDENT_STATUSES), "department": _text,
+        "extension": _extension,
     },
     "household": {
         "address": _text, "building": _text, "unit": _text, "room": _text,

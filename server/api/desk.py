@@ -9,6 +9,7 @@ from server.console_schemas import (
     DepartmentsResponse,
     DeskListArgs,
     DeskPage,
+    ExtensionRequest,
     RecordDetail,
     TransitionRequest,
     TransitionResponse,
@@ -69,6 +70,23 @@ def transition(body, record_id: str):
     """
     caller = require_role(*service.DESK_ROLES)
     return service.transition(caller, record_id, body)
+
+
+@blp.route("/incidents/<record_id>/extension", methods=["POST"])
+@blp.arguments(ExtensionRequest)
+@blp.response(200, TransitionResponse)
+@blp.alt_response(403, description="your role may not ask for or decide on more time")
+@blp.alt_response(409, description="stale_version when base_version is old")
+@login_required
+def extension(body, record_id: str):
+    """延时: ask for more time while dispatched, or approve/refuse a request (supervisor).
+
+    ``{"base_version", "minutes", "reason"?}`` asks; ``{"base_version", "decision":
+    "approve"|"refuse"}`` decides. An approval moves ``due_at`` later by the minutes
+    asked for. Requests travel by sync too, as the incident's ``extension`` field.
+    """
+    caller = require_role(*service.DESK_ROLES)
+    return service.extension(caller, record_id, body)
 
 
 @blp.route("/records/<record_id>", methods=["GET"])

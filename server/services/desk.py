@@ -110,6 +110,9 @@ def _filters(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]]
     if args.get("light"):
         sql += f" AND ({light_sql()}) = :light"
         params["light"] = args["light"]
+    if args.get("extension"):
+        sql += " AND r.data->'extension'->>'status' = :extension"
+        params["extension"] = args["extension"]
     return sql, params
 
 
@@ -240,8 +243,8 @@ RESULT_STATUS = {"forbidden": 403, "unknown_record": 404, "record_deleted": 404,
                  "validation": 422}
 
 
-def transition(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Move an incident to ``body["to"]``; the caller's session is committed on success."""
+def _locked_incident(caller: Caller, record_id: str, base: int) -> tuple[str, Any]:
+    """The incident row, locked, after checking scope and ``base_version``."""
     rid = _uuid_or_404(record_id)
     where, params = record_filter(caller)
     params["id"] = rid
@@ -252,11 +255,34 @@ def transition(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str
     """), params).one_or_none()
     if row is None:
         raise ApiError(404, "not_found", "no such incident in your scope")
-    to, base = body["to"], body["base_version"]
     if base != row.version:
         raise ApiError(409, "stale_version",
                        f"the incident is at version {row.version}, not {base}; reload it",
                        {"base_version": base, "current_version": row.version})
+    return rid, row
+
+
+def _apply(caller: Caller, rid: str, base: int, data: dict[str, Any],
+           messages: dict[str, str], details: dict[str, Any]) -> dict[str, Any]:
+    """Apply a desk change through sync's rules; commit it, or answer why not."""
+    result = apply_direct(caller, "incident", rid, "update", base, data)
+    if result["status"] in ("applied", "merged"):
+        db.session.commit()
+        return {"result": result, "incident": record_detail(caller, rid)}
+    db.session.rollback()
+    code = result.get("code") or "conflict"
+    if result["status"] == "conflict" or code not in RESULT_STATUS:
+        status = 409
+    else:
+        status = RESULT_STATUS[code]
+    message = messages.get(code, f"the change was not applied ({code})")
+    raise ApiError(status, code, message, {**details, "errors": result.get("errors")})
+
+
+def transition(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Move an incident to ``body["to"]``; the caller's session is committed on success."""
+    to, base = body["to"], body["base_version"]
+    rid, row = _locked_incident(caller, record_id, base)
     if to == row.status:
         raise ApiError(409, "illegal_transition", f"the incident is already {to}",
                        {"from": row.status, "to": to})
@@ -274,20 +300,26 @@ def transition(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str
     if body.get("note"):
         data["notes"] = [*(row.data.get("notes") or []), {
             "id": str(uuid.uuid4()), "text": body["note"], "at": datetime.now(UTC).isoformat()}]
-    result = apply_direct(caller, "incident", rid, "update", base, data)
-    if result["status"] in ("applied", "merged"):
-        db.session.commit()
-        return {"result": result, "incident": record_detail(caller, rid)}
-    db.session.rollback()
-    code = result.get("code") or "conflict"
-    if result["status"] == "conflict" or code not in RESULT_STATUS:
-        status = 409
-    else:
-        status = RESULT_STATUS[code]
-    message = {
+    return _apply(caller, rid, base, data, {
         "illegal_transition": f"{row.status} → {to} is not a legal transition",
         "forbidden": f"your role may not move this incident from {row.status} to {to}",
-    }.get(code, f"the change was not applied ({code})")
-    raise ApiError(status, code, message,
-                   {"from": row.status, "to": to, "errors": result.get("errors")})
+    }, {"from": row.status, "to": to})
 
+
+def extension(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """延时: ask for ``minutes`` more, or (a supervisor) approve or refuse the request."""
+    base = body["base_version"]
+    rid, row = _locked_incident(caller, record_id, base)
+    pending = row.data.get("extension") or {}
+    decision = body.get("decision")
+    if decision:
+        ext = {**pending, "status": "approved" if decision == "approve" else "refused"}
+        ext.setdefault("minutes", 1)
+    else:
+        if not body.get("minutes"):
+            raise ApiError(422, "validation", "say how many minutes more are needed",
+                           {"json": {"minutes": ["is required to ask for more time"]}})
+        ext = {"status": "requested", "minutes": body["minutes"], "reason": body.get("reason")}
+    return _apply(caller, rid, base, {"extension": ext}, {
+        "forbidden": "your role may not do this with the deadline",
+    }, {"extension": ext.get("status")})

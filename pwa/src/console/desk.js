@@ -23,7 +23,7 @@ export function deskView(root, { user }) {
   };
   const queues = h('div', { class: 'queues', testid: 'desk-queues' },
     h('div', { class: 'queue-row' }, h('span', { class: 'muted' }, '主流程'), MAIN_QUEUES.map(mkQueue)),
-    h('div', { class: 'queue-row' }, h('span', { class: 'muted' }, '侧路'), SIDE_QUEUES.map(mkQueue)));
+    h('div', { class: 'queue-row' }, h('span', { class: 'muted' }, '侧路'), SIDE_QUEUES.map(mkQueue), mkQueue('extension')));
   const overdue = h('input', { type: 'checkbox', testid: 'desk-overdue' });
   const urgent = h('input', { type: 'checkbox', testid: 'desk-urgent' });
   overdue.addEventListener('change', () => loadList());
@@ -43,7 +43,8 @@ export function deskView(root, { user }) {
     h('div', { class: 'desk-layout' }, h('div', { class: 'desk-left' }, listMsg, list, moreBtn), detail));
 
   function params(withCursor) {
-    const p = { status: st.queue, limit: 50 };
+    // 延时 is not a status: its queue is every incident with a pending request.
+    const p = st.queue === 'extension' ? { extension: 'requested', limit: 50 } : { status: st.queue, limit: 50 };
     if (area) Object.assign(p, area.value());
     if (overdue.checked) p.overdue = 'true';
     if (urgent.checked) p.urgent = 'true';
@@ -76,9 +77,10 @@ export function deskView(root, { user }) {
 
   function renderQueues() {
     for (const [s, b] of queueBtns) {
-      const n = st.counts[s] || 0;
-      b.dataset.count = String(n);
-      mount(b, STATUS[s], ' ', h('span', { class: 'count' }, String(n)));
+      // Counts are per status; the 延时 queue counts what it shows when open.
+      const n = s === 'extension' ? (st.queue === s ? st.items.length : null) : (st.counts[s] || 0);
+      b.dataset.count = String(n ?? '');
+      mount(b, STATUS[s], ' ', n === null ? null : h('span', { class: 'count' }, String(n)));
     }
   }
 
@@ -186,7 +188,44 @@ export function deskView(root, { user }) {
           h('label', {}, '处理意见', note),
           h('div', { class: 'row' }, buttons),
         ] : h('p', { class: 'muted', testid: 'desk-no-actions' }, '您当前没有可进行的操作')),
+      extensionBlock(d, r, msg),
       msg);
+  }
+
+  // 延时: ask for more time while dispatched; a supervisor approves or refuses.
+  function extensionBlock(d, r, msg) {
+    const ext = r.extension || null;
+    const pending = ext && ext.status === 'requested';
+    const canDecide = pending && (user.role === 'supervisor' || user.role === 'admin');
+    const canAsk = r.status === 'dispatched' && !pending && (d.actions || []).includes('handled');
+    const status = ext ? h('p', { testid: 'desk-extension', 'data-status': ext.status },
+      `延时申请 ${ext.minutes} 分钟${ext.reason ? `（${ext.reason}）` : ''}：`,
+      { requested: '待审批', approved: '已批准', refused: '未批准' }[ext.status] || ext.status) : null;
+    if (!status && !canAsk) return null;
+    const send = async (body, done) => {
+      msg.className = 'muted'; msg.dataset.kind = 'busy'; msg.textContent = '正在提交…';
+      try {
+        const res = await call(`/desk/incidents/${encodeURIComponent(d.id)}/extension`, { method: 'POST', json: { base_version: r.version, ...body } });
+        loadList();
+        if (res.incident && st.selected === d.id) renderDetail(res.incident, (res.incident.actions || []).includes('dispatched') ? await departments() : [], { kind: 'ok', text: done });
+      } catch (e) {
+        if (e.status === 409) { open(d.id, { kind: 'conflict', text: '该工单刚被他人更新，已重新载入。' }); return; }
+        msg.className = 'err'; msg.dataset.kind = 'error'; msg.textContent = explain(e);
+      }
+    };
+    const parts = [h('h3', {}, '延时'), status];
+    if (canDecide) {
+      parts.push(h('div', { class: 'row' },
+        h('button', { class: 'primary', testid: 'desk-extension-approve', onclick: () => send({ decision: 'approve' }, '已批准延时') }, '批准延时'),
+        h('button', { testid: 'desk-extension-refuse', onclick: () => send({ decision: 'refuse' }, '已驳回延时申请') }, '不批准')));
+    }
+    if (canAsk) {
+      const minutes = h('input', { type: 'number', min: 1, max: 10080, value: 120, testid: 'desk-extension-minutes', 'aria-label': '延长分钟数' });
+      const reason = h('input', { type: 'text', maxlength: 500, testid: 'desk-extension-reason', placeholder: '原因' });
+      parts.push(h('div', { class: 'row' }, h('label', {}, '延长（分钟）', minutes), h('label', {}, '原因', reason),
+        h('button', { testid: 'desk-extension-ask', onclick: () => send({ minutes: Number(minutes.value), ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) }, '已提交延时申请') }, '申请延时')));
+    }
+    return h('section', { class: 'desk-extension', testid: 'desk-extension-block' }, parts);
   }
 
   loadList();

@@ -5,7 +5,7 @@ export const KIND_COLOR = { patrol: '#1565c0', visit: '#2e7d32', record: '#6a1b9
 export const STATUS = {
   reported: '待受理', accepted: '已受理', filed: '已立案', dispatched: '已派遣', handled: '已处置',
   verified: '已核查', closed: '已结案', rejected: '不予受理', returned: '回退', shelved: '挂账',
-  void: '作废', self_handled: '自处理',
+  void: '作废', self_handled: '自处理', extension: '延时申请',
 };
 export const MAIN_QUEUES = ['reported', 'accepted', 'filed', 'dispatched', 'handled', 'verified', 'closed'];
 export const SIDE_QUEUES = ['rejected', 'returned', 'shelved', 'void', 'self_handled'];

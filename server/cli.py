@@ -41,6 +41,7 @@ DEMO_USERS = [
 def init_app(app: Flask) -> None:
     for group in (grids_cli, users_cli, devices_cli, sync_cli, demo_cli):
         app.cli.add_command(group)
+    app.cli.add_command(__import__("server.cli_rollups", fromlist=["x"]).rollups_cli)
 
 
 def _fail(message: str) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Computed,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -274,3 +277,75 @@ class AuditLog(db.Model):
     entity: Mapped[str | None] = mapped_column(String(16))
     record_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     detail: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+# --- rollups (server/services/rollups.py; migration 0004) ---------------------------------
+# Inspection counts folded in from change_seq off the push path, so that statistics and
+# low-zoom tiles read thousands of rows instead of every record. '' stands for "no grid"
+# (grid_code NULL) and 0 for "no grid_id", so that keys are never NULL.
+
+class RollupState(db.Model):
+    """How far each rollup has folded in ``record.change_seq``."""
+
+    __tablename__ = "rollup_state"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RollupMember(db.Model):
+    """The grid code each inspection was last rolled up under (to undo it after a move)."""
+
+    __tablename__ = "rollup_member"
+    record_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(32))
+
+
+class GridDayActivity(db.Model):
+    """Live inspections per grid, day (in CONSOLE_TIMEZONE, by server arrival) and kind."""
+
+    __tablename__ = "grid_day_activity"
+    grid_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _cell_columns() -> dict[str, Any]:
+    cols: dict[str, Any] = {
+        "grid_id": mapped_column(BigInteger, primary_key=True),
+        "created_by": mapped_column(Integer, primary_key=True),
+        "cx": mapped_column(Integer, primary_key=True),
+        "cy": mapped_column(Integer, primary_key=True),
+        "n": mapped_column(Integer),
+        "sx": mapped_column(Float(53)),
+        "sy": mapped_column(Float(53)),
+    }
+    for kind in ROLLUP_KINDS:
+        cols[f"n_{kind}"] = mapped_column(Integer, default=0, server_default="0")
+    return cols
+
+
+ROLLUP_KINDS = ("patrol", "visit", "record", "report", "handle")
+CELL_ZOOM = 18  # cells are the tiles of zoom 18 (~130 m in Nanjing)
+
+
+class CellDayActivity(db.Model):
+    """Live inspections per zoom-18 cell, grid, creator and day: ``n`` in all, ``n_<kind>``
+    per kind, ``sx``/``sy`` the sums of their zoom-18 world coordinates (mean positions)."""
+
+    __tablename__ = "cell_day_activity"
+    __table_args__ = (Index("ix_cell_day_activity_day_cell", "day", "cx", "cy"),)
+    grid_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    locals().update(_cell_columns())
+
+
+class CellActivity(db.Model):
+    """:class:`CellDayActivity` summed over all days (tiles without a date filter)."""
+
+    __tablename__ = "cell_activity"
+    __table_args__ = (Index("ix_cell_activity_cell", "cx", "cy"),)
+    grid_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    locals().update(_cell_columns())

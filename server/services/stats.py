@@ -15,6 +15,9 @@ server received it, never the phone's clock):
   reworks / verifications.
 - ``silent_grids``: grids with no inspection in the ``silent_days`` days before the end
   of the range (or now, if that is earlier); ``last_activity`` is the newest inspection.
+
+Inspection figures come from ``grid_day_activity`` (:mod:`server.services.rollups`),
+refreshed from ``change_seq`` before each call; incidents (few) from the records.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from server.auth import Caller
 from server.errors import ApiError
 from server.extensions import db
 from server.scope import grid_filter
-from server.services.desk import today, window
+from server.services import rollups
+from server.services.desk import console_tz, today, window
 from sync.incident import DEFAULT_LIMITS_MIN, RURAL_VERIFY_MIN
 
 STATS_ROLES = ("supervisor", "admin", "grid_leader", "patroller")
@@ -83,12 +87,14 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
             params[key] = args[key]
     ref = min(t1, datetime.now(t1.tzinfo))
     days = (last - first).days + 1
-    params.update(t0=t0, t1=t1, ref=ref, silent=timedelta(days=silent_days), days=days,
-                  rural=RURAL_VERIFY_MIN,
+    params.update(t0=t0, t1=t1, ref=ref, first=first, last=last,
+                  ref_day=ref.astimezone(console_tz()).date(),
+                  silent=timedelta(days=silent_days), days=days, rural=RURAL_VERIFY_MIN,
                   tz=current_app.config.get("CONSOLE_TIMEZONE", "Asia/Shanghai"))
     unit, name, street, community = UNIT[level]
-    last_of = ("(SELECT max(r.created_at) FROM record r WHERE r.entity = 'inspection' "
-               "AND NOT r.deleted AND r.grid_code = gs.code AND r.created_at < :ref)")
+    # The newest inspection before ref: grid-days up to ref's day (rollups).
+    last_of = ("(SELECT max(a.last_at) FROM grid_day_activity a WHERE a.grid_code = gs.code "
+               "AND a.day <= :ref_day AND a.last_at < :ref)")
     sql = f"""
     WITH gs AS MATERIALIZED (
         SELECT DISTINCT ON (g.code) g.code, g.name, g.street_code, g.street_name,
@@ -98,12 +104,10 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
         ORDER BY g.code, g.id DESC
     ),
     daily AS (
-        SELECT r.grid_code, r.kind, (r.created_at AT TIME ZONE :tz)::date AS day, count(*) AS n
-        FROM record r
-        WHERE r.entity = 'inspection' AND NOT r.deleted
-          AND r.created_at >= :t0 AND r.created_at < :t1
-          AND r.grid_code IN (SELECT code FROM gs)
-        GROUP BY 1, 2, 3
+        SELECT a.grid_code, a.kind, a.day, a.n
+        FROM grid_day_activity a
+        WHERE a.day >= :first AND a.day <= :last
+          AND a.grid_code IN (SELECT code FROM gs)
     ),
     insp AS (
         SELECT grid_code,
@@ -199,6 +203,7 @@ def statistics(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
     if caller.role not in STATS_ROLES:
         raise ApiError(403, "forbidden", "statistics are for supervisors and grid workers")
     sql, params, meta = stats_sql(caller, args)
+    rollups.ensure_fresh()
     rows = [_rates(dict(r._mapping), meta["days"])
             for r in db.session.execute(text(sql), params)]
     totals: dict[str, Any] = {"unit": "total", "name": None, "street_code": None,

@@ -11,6 +11,14 @@ Below zoom :data:`AGGREGATE_BELOW` points are never sent raw: they are binned in
 a 32 × 32 lattice per tile (one feature per non-empty cell, at the mean position of its
 points, with counts), so that a district of a million records stays a few kilobytes a
 tile. The ``heat`` layer is always binned (64 × 64 per tile).
+
+Binned inspections (clusters below zoom 14, heat below :data:`RAW_HEAT_FROM`) are sums
+over the zoom-18 cell rollups of :mod:`server.services.rollups` instead of scans of the
+points: a zoom-12 tile of a whole district reads a few thousand rollup rows. The cells
+carry grid, creator and day, so scope, street/community, kind and date filters apply as on
+raw records (at zoom 13 a heat cell is 1/32 of the tile, the cell size). At zooms 14–15,
+a tile that would carry more than ``TILES_MAX_POINTS`` raw points gets one cluster per
+zoom-18 cell instead. Department users (whose scope is per record) get the raw queries.
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ from sqlalchemy import text
 from server.auth import Caller
 from server.errors import ApiError
 from server.extensions import db
+from server.models import CELL_ZOOM
 from server.scope import grid_filter, record_filter
+from server.services import rollups
 from server.services.desk import light_sql, today, window
 from sync.records import INSPECTION_KINDS
 
@@ -40,6 +50,9 @@ EXTENT = 4096
 BUFFER = 64
 CLUSTER = 128  # tile units per cluster cell below AGGREGATE_BELOW: 32 x 32 cells a tile
 HEAT = 64  # tile units per heat cell: 64 x 64 cells a tile
+RAW_HEAT_FROM = 16  # heat below this zoom is summed from rollup cells
+FINE_CLUSTER_UNTIL = 15  # up to this zoom, a crowded tile gets per-cell clusters
+MAX_POINTS = 3000  # default TILES_MAX_POINTS
 # Layers whose content changes with the clock (deadlines, "today", days since a visit).
 CLOCKED = ("grids", "incidents")
 MAX_LAT = 85.0511287798066
@@ -147,11 +160,85 @@ def _cluster_body(points: str, cell: int, counts: str) -> str:
         GROUP BY floor(p.px / {cell}), floor(p.py / {cell})"""
 
 
+# --- rollup cells ------------------------------------------------------------------------
+
+def _rollups_for(caller: Caller) -> bool:
+    """Rollup rows carry grid and creator, enough for every scope but a department's."""
+    return caller.role != "department"
+
+
+def _cells(caller: Caller, args: dict[str, Any], tile: Tile,
+           params: dict[str, Any]) -> tuple[str, str]:
+    """``FROM … WHERE …`` over the rollup cells ``r`` inside the tile, and the count of
+    the selected kinds per row."""
+    scope, scope_params = record_filter(caller)
+    params.update(scope_params)
+    shift = CELL_ZOOM - tile.z
+    params.update(cx0=tile.x << shift, cx1=((tile.x + 1) << shift) - 1,
+                  cy0=tile.y << shift, cy1=((tile.y + 1) << shift) - 1,
+                  scale=float(2 ** shift))
+    parts = [scope, "r.cx BETWEEN :cx0 AND :cx1", "r.cy BETWEEN :cy0 AND :cy1"]
+    first, last = args.get("from_"), args.get("to")
+    table = "cell_day_activity" if first or last else "cell_activity"
+    if first:
+        parts.append("r.day >= :d0")
+        params["d0"] = first
+    if last:
+        parts.append("r.day <= :d1")
+        params["d1"] = last
+    for key, col in (("street", "g.street_code"), ("community", "g.community_code")):
+        if args.get(key):
+            parts.append(f"{col} = :{key}")
+            params[key] = args[key]
+    kinds = [k for k in INSPECTION_KINDS if k in (args.get("kind") or ())]
+    sel = " + ".join(f"r.n_{k}" for k in kinds) if args.get("kind") else "r.n"
+    parts.append(f"({sel or '0'}) > 0")
+    return (f"FROM {table} r LEFT JOIN grid g ON g.id = r.grid_id "
+            f"WHERE {' AND '.join(parts)}"), sel or "0"
+
+
+def _cell_clusters(caller: Caller, tile: Tile, args: dict[str, Any], layer: str,
+                   bits: int) -> tuple[str, dict]:
+    """Clusters summed from cells, grouped to a 2^bits lattice per tile (never finer
+    than a cell), each at the mean position of its points."""
+    params = _tile_params(tile)
+    source, sel = _cells(caller, args, tile, params)
+    params["shift"] = max(0, CELL_ZOOM - tile.z - bits)
+    chosen = args.get("kind")
+    counts = "".join(
+        f", sum(r.n_{k})::int AS {k}" if not chosen or k in chosen else f", 0 AS {k}"
+        for k in INSPECTION_KINDS)
+    body = f"""
+        SELECT ST_MakePoint(round((sum(r.sx) / sum(r.n) / :scale - :tx) * 4096.0),
+                            round((sum(r.sy) / sum(r.n) / :scale - :ty) * 4096.0)) AS geom,
+               sum({sel})::int AS count, true AS cluster{counts}
+        {source}
+        GROUP BY r.cx >> :shift, r.cy >> :shift"""
+    return _mvt(layer, body), params
+
+
+def _cell_count(caller: Caller, tile: Tile, args: dict[str, Any]) -> int:
+    params = _tile_params(tile)
+    source, sel = _cells(caller, args, tile, params)
+    return int(db.session.execute(text(f"SELECT coalesce(sum({sel}), 0) {source}"),
+                                  params).scalar_one())
+
+
+def _crowded(caller: Caller, tile: Tile, args: dict[str, Any]) -> bool:
+    """A zoom 14–15 tile holding more raw points than ``TILES_MAX_POINTS``."""
+    if not (AGGREGATE_BELOW <= tile.z <= FINE_CLUSTER_UNTIL) or not _rollups_for(caller):
+        return False
+    limit = current_app.config.get("TILES_MAX_POINTS", MAX_POINTS)
+    return _cell_count(caller, tile, args) > limit
+
+
 def inspections_sql(caller: Caller, tile: Tile, args: dict[str, Any],
                     only_kind: str | None = None, layer: str = "inspections") -> tuple[str, dict]:
     params = _tile_params(tile)
     if only_kind:
         args = {**args, "kind": [only_kind]}
+    if _rollups_for(caller) and (tile.z < AGGREGATE_BELOW or _crowded(caller, tile, args)):
+        return _cell_clusters(caller, tile, args, layer, 5)
     if tile.z < AGGREGATE_BELOW:
         where = _record_where(caller, args, "inspection", tile, params, 0.0)
         counts = "".join(f", count(*) FILTER (WHERE p.kind = '{k}')::int AS {k}"
@@ -196,7 +283,7 @@ def incidents_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str
 
 def tracks_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
     """Patrol tracks as lines from zoom 14; below that, patrol counts per cell."""
-    if tile.z < AGGREGATE_BELOW:
+    if tile.z < AGGREGATE_BELOW or _crowded(caller, tile, {**args, "kind": ["patrol"]}):
         return inspections_sql(caller, tile, args, only_kind="patrol", layer="tracks")
     params = _tile_params(tile)
     where = _record_where(caller, {**args, "kind": ["patrol"]}, "inspection", tile, params,
@@ -215,6 +302,17 @@ def tracks_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, d
 def heat_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
     """Density: inspection counts per 1/64-tile cell at the cell's centre, at every zoom."""
     params = _tile_params(tile)
+    if tile.z < RAW_HEAT_FROM and _rollups_for(caller):
+        source, sel = _cells(caller, args, tile, params)
+        params["shift"] = max(0, CELL_ZOOM - tile.z - 6)
+        params["span"] = float(2 ** params["shift"])
+        centre = "((((r.c{a} >> :shift) + 0.5) * :span / :scale - :t{a}) * 4096.0)"
+        body = f"""
+            SELECT ST_MakePoint(round({centre.format(a='x')}), round({centre.format(a='y')}))
+                       AS geom, sum({sel})::int AS count
+            {source}
+            GROUP BY r.cx >> :shift, r.cy >> :shift"""
+        return _mvt("heat", body), params
     where = _record_where(caller, args, "inspection", tile, params, 0.0)
     body = f"""
         SELECT ST_MakePoint(floor(p.px / {HEAT}) * {HEAT} + {HEAT // 2},
@@ -223,6 +321,28 @@ def heat_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, dic
         FROM ({_points("inspection", where, "")}) AS p
         GROUP BY floor(p.px / {HEAT}), floor(p.py / {HEAT})"""
     return _mvt("heat", body), params
+
+
+def _rollup_measure_sql(measure: str, args: dict[str, Any], params: dict[str, Any]) -> str:
+    """Coverage and days since a visit from ``grid_day_activity`` (grids in scope)."""
+    first, last = args.get("from_"), args.get("to")
+    base = "FROM grid_day_activity a WHERE a.grid_code = g.code"
+    if measure == "coverage":
+        first, last = first or today(), last or today()
+        params.update(d0=first, d1=last, days=float((last - first).days + 1))
+        return (f"(SELECT count(*) {base} AND a.kind = 'patrol' "
+                "AND a.day >= :d0 AND a.day <= :d1)::float8 / :days")
+    dates = ""
+    if first:
+        dates += " AND a.day >= :d0"
+        params["d0"] = first
+    if last:
+        dates += " AND a.day <= :d1"
+        params["d1"] = last
+    t1 = window(None, last)[1]
+    params["ref"] = min(t1, datetime.now(t1.tzinfo)) if t1 else None
+    return (f"floor(extract(epoch FROM (coalesce(CAST(:ref AS timestamptz), now()) - "
+            f"(SELECT max(a.last_at) {base} AND a.kind = 'visit'{dates}))) / 86400.0)::float8")
 
 
 def _measure_sql(measure: str, rf: str, args: dict[str, Any], params: dict[str, Any]) -> str:
@@ -267,7 +387,11 @@ def grids_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, di
             where.append(f"{col} = :{key}")
             params[key] = args[key]
     measure = args.get("measure") or "coverage"
-    value = _measure_sql(measure, rf, args, params)
+    if measure in ("coverage", "days_since_visit") and _rollups_for(caller):
+        # The grid is in scope, so every inspection in it is (record_filter ⊇ grid_filter).
+        value = _rollup_measure_sql(measure, args, params)
+    else:
+        value = _measure_sql(measure, rf, args, params)
     params["measure"] = measure
     body = f"""
         SELECT ST_AsMVTGeom(ST_Transform(g.geom, 3857), ST_TileEnvelope(:z, :x, :y),
@@ -284,6 +408,9 @@ BUILDERS = {"grids": grids_sql, "inspections": inspections_sql, "incidents": inc
 
 
 def tile_sql(caller: Caller, layer: str, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
+    if _rollups_for(caller) and (layer == "grids" or (
+            layer != "incidents" and tile.z <= FINE_CLUSTER_UNTIL)):
+        rollups.ensure_fresh()
     return BUILDERS[layer](caller, tile, args)
 
 

@@ -38,7 +38,7 @@ _GCJ_A = 6378245.0
 _GCJ_EE = 0.00669342162296594323
 _X_PI = np.pi * 3000.0 / 180.0
 
-# 1e-10 degree is about 1 cm; the loop normally stops after 3-5 steps.
+# 1e-10 degree is about 0.01 mm; the loop normally stops after 3-5 steps.
 _INVERSE_TOL_DEG = 1e-10
 _INVERSE_MAX_ITER = 30
 

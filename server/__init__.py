@@ -15,6 +15,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if test_config:
         app.config.update(test_config)
+    if app.config["BASEMAP_DATUM"] not in ("wgs84", "cgcs2000", "gcj02", "bd09"):
+        raise ValueError(f"BASEMAP_DATUM must be wgs84, cgcs2000, gcj02 or bd09, "
+                         f"not {app.config['BASEMAP_DATUM']!r}")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     from server import cli, errors, extensions, pwa

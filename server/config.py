@@ -59,6 +59,8 @@ def load_config() -> dict[str, Any]:
             "DEPARTMENTS", "城管,市政,公安,消防,环保,住建").split(",") if d.strip()],
         "CONSOLE_TIMEZONE": os.environ.get("CONSOLE_TIMEZONE", "Asia/Shanghai"),
         "TILES_MAX_AGE": _int("TILES_MAX_AGE", 30),
+        # A zoom 14–15 tile with more raw points than this is sent as fine clusters.
+        "TILES_MAX_POINTS": _int("TILES_MAX_POINTS", 3000),
         "API_TITLE": "GridPatrol",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

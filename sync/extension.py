@@ -56,6 +56,8 @@ def check(new: dict[str, Any], old: dict[str, Any] | None, status: str | None, a
         return None
     if SUPERVISOR not in capacities:
         return "forbidden", "only a supervisor decides on more time"
+    if status != "dispatched":
+        return "validation", "more time can be granted only while dispatched"
     if not old or old.get("status") != "requested":
         return "validation", "there is no pending request for more time"
     return None
@@ -68,6 +70,7 @@ def stamp(new: dict[str, Any], old: dict[str, Any] | None, who: str, now: dateti
         out.update(requested_by=who, requested_at=now.isoformat())
     else:
         out.update(minutes=(old or {}).get("minutes", new["minutes"]),
+                   reason=(old or {}).get("reason", new.get("reason")),
                    requested_by=(old or {}).get("requested_by"),
                    requested_at=(old or {}).get("requested_at"),
                    decided_by=who, decided_at=now.isoformat())

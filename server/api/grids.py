@@ -146,7 +146,7 @@ def match(body):
 def _json_fast_gzip(body: str) -> Response:
     """JSON gzipped at level 1 when the client accepts gzip.
 
-    The app-wide Flask-Compress (level 6) takes about as long as the matching itself on
+    The app-wide Flask-Compress (COMPRESS_LEVEL) takes about as long as the matching itself on
     a 10,000-point answer; level 1 is six times faster and still shrinks this very
     repetitive JSON about eightfold. Flask-Compress leaves encoded responses alone.
     """

@@ -57,6 +57,23 @@ def fit_columns(result: LayerResult) -> LayerResult:
     return result
 
 
+# District offices write the urban/rural kind in either language; deadlines need to know.
+_KINDS = {"rural": "rural", "农村": "rural", "乡村": "rural", "村": "rural", "农村网格": "rural",
+          "urban": "urban", "城市": "urban", "城镇": "urban", "城区": "urban", "社区": "urban",
+          "城市网格": "urban"}
+
+
+def grid_kind(value: str | None) -> str | None:
+    """``urban`` or ``rural`` for the usual spellings; anything else is kept as given.
+
+    >>> grid_kind("农村"), grid_kind(" Rural "), grid_kind("城区"), grid_kind("混合")
+    ('rural', 'rural', 'urban', '混合')
+    """
+    if value is None:
+        return None
+    return _KINDS.get(value.strip().lower(), value)
+
+
 def store_layer(result: LayerResult, layer_name: str) -> tuple[int, int]:
     """Insert the layer's grids as a new version and make it active, atomically.
 
@@ -82,7 +99,7 @@ def store_layer(result: LayerResult, layer_name: str) -> tuple[int, int]:
         "code": f.code, "name": f.name, "district_code": f.district_code,
         "street_code": f.street_code, "street_name": f.street_name,
         "community_code": f.community_code, "community_name": f.community_name,
-        "kind": f.kind, "households": f.households, "attrs": f.attrs,
+        "kind": grid_kind(f.kind), "households": f.households, "attrs": f.attrs,
         "wkb": shapely.to_wkb(f.geometry, hex=True),
     } for f in result.features]
     db.session.execute(text("""

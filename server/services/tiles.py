@@ -52,7 +52,6 @@ CLUSTER = 128  # tile units per cluster cell below AGGREGATE_BELOW: 32 x 32 cell
 HEAT = 64  # tile units per heat cell: 64 x 64 cells a tile
 RAW_HEAT_FROM = 16  # heat below this zoom is summed from rollup cells
 FINE_CLUSTER_UNTIL = 15  # up to this zoom, a crowded tile gets per-cell clusters
-MAX_POINTS = 3000  # default TILES_MAX_POINTS
 # Layers whose content changes with the clock (deadlines, "today", days since a visit).
 CLOCKED = ("grids", "incidents")
 MAX_LAT = 85.0511287798066
@@ -228,7 +227,7 @@ def _crowded(caller: Caller, tile: Tile, args: dict[str, Any]) -> bool:
     """A zoom 14–15 tile holding more raw points than ``TILES_MAX_POINTS``."""
     if not (AGGREGATE_BELOW <= tile.z <= FINE_CLUSTER_UNTIL) or not _rollups_for(caller):
         return False
-    limit = current_app.config.get("TILES_MAX_POINTS", MAX_POINTS)
+    limit = current_app.config["TILES_MAX_POINTS"]
     return _cell_count(caller, tile, args) > limit
 
 

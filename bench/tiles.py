@@ -12,6 +12,10 @@ track) and ``--incidents`` incidents with a status history straight in SQL
 - the same tiles through the bare ``ST_AsMVT`` statement the endpoint runs (the limit);
 - their ratio, and the statistics query time (HTTP and bare SQL).
 
+After loading it builds the rollups (``flask rollups refresh --full``) and times an
+incremental refresh of 1,000 changed inspections; ``--url`` upgrades the database and
+folds in whatever changed before measuring.
+
 Goals (issue 6): endpoint within 1.5× bare SQL, p95 < 100 ms at every zoom, stats < 300 ms.
 Benchmarks print figures; they never assert on time.
 """
@@ -232,6 +236,8 @@ def main() -> None:
     layers = [x for x in args.layers.split(",") if x]
     print(f"bench/tiles.py  {date.today()}  {machine()}")
     if args.url:  # reuse a database an earlier --keep run left behind
+        flask(args.url, "db", "upgrade")
+        print(f"rollups: {flask(args.url, 'rollups', 'refresh').strip()}")
         measure(args.url, layers, args)
         return
     if args.keep:
@@ -268,6 +274,29 @@ def load(url: str, args: argparse.Namespace) -> None:
             conn.execute(f"VACUUM ANALYZE {table}")
         size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('record'))").fetchone()
         print(f"loaded in {time.perf_counter() - t:.0f} s; record table {size[0]}")
+    t = time.perf_counter()
+    out = flask(url, "rollups", "refresh", "--full").strip()
+    print(f"rollups built in {time.perf_counter() - t:.1f} s: {out}")
+    with psycopg.connect(pg, autocommit=True) as conn:
+        size = conn.execute("SELECT pg_size_pretty(sum(pg_total_relation_size(t))) FROM unnest("
+                            "ARRAY['grid_day_activity', 'cell_day_activity', 'cell_activity', "
+                            "'rollup_member']::regclass[]) AS t").fetchone()
+        print(f"rollup tables {size[0]}")
+    incremental_refresh(url)
+
+
+def incremental_refresh(url: str, changes: int = 1000) -> None:
+    """What folding in ``changes`` changed inspections costs (the cron / first-request path)."""
+    import psycopg
+
+    pg = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f"""
+            UPDATE record SET change_seq = nextval('change_seq')
+            WHERE id IN (SELECT id FROM record WHERE entity = 'inspection'
+                         ORDER BY random() LIMIT {changes})""")
+    print(f"rollups after {changes} changed inspections: "
+          f"{flask(url, 'rollups', 'refresh').strip()}")
 
 
 def measure(url: str, layers: list[str], args: argparse.Namespace) -> None:
@@ -334,6 +363,7 @@ def run(url, base, http, token, bounds, layers, args) -> None:
                       f" | sql p50 {row[5]:6.1f} p95 {row[6]:6.1f} | ratio {row[7]:4.2f}"
                       f" | size p50 {row[8]:6.1f} KiB max {row[9]:6.1f} KiB", flush=True)
         stats_rows = []
+        conn.execute(text("SET jit = off"))  # as the statistics endpoint does
         for level in ("grid", "street"):
             for days in (7, args.days):
                 q = {"level": level, "from": str(date.fromordinal(date.today().toordinal() - days + 1))}

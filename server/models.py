@@ -302,14 +302,17 @@ class RollupMember(db.Model):
 
 
 class GridDayActivity(db.Model):
-    """Live inspections per grid, day (in CONSOLE_TIMEZONE, by server arrival) and kind."""
+    """Live inspections per grid and day (in CONSOLE_TIMEZONE, by server arrival): ``n`` in
+    all, ``n_<kind>`` per kind, the newest one and the newest visit."""
 
     __tablename__ = "grid_day_activity"
     grid_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+    locals().update({f"n_{k}": mapped_column(Integer, default=0, server_default="0")
+                     for k in ("patrol", "visit", "record", "report", "handle")})
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_visit_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 def _cell_columns() -> dict[str, Any]:

@@ -3,8 +3,8 @@
 Statistics and map tiles of a district with a million inspections cannot scan them on
 every request. Three tables hold live (not deleted) inspections counted per key:
 
-- ``grid_day_activity (grid_code, day, kind) → n, last_at``: statistics and the grids
-  layer's measures;
+- ``grid_day_activity (grid_code, day) → n, n_<kind>, last_at, last_visit_at``:
+  statistics and the grids layer's measures;
 - ``cell_day_activity (grid_code, day, grid_id, created_by, cx, cy) → n, n_<kind>, sx, sy``
   with ``cx, cy`` the zoom-18 tile holding the point (the cell) and ``sx, sy`` the sums of
   the points' zoom-18 world coordinates, so that clusters sit at the mean of their
@@ -89,6 +89,17 @@ def _cell_select(source: str, day: bool) -> str:
         GROUP BY 1, 2, 3, 4, 5, 6"""
 
 
+def _grid_day_insert(source: str) -> str:
+    kinds = ", ".join(f"n_{k}" for k in ROLLUP_KINDS)
+    counts = "".join(f", count(*) FILTER (WHERE r.kind = '{k}')" for k in ROLLUP_KINDS)
+    return f"""
+        INSERT INTO grid_day_activity (grid_code, day, n, {kinds}, last_at, last_visit_at)
+        SELECT r.grid_code, {_day('r.created_at')}, count(*){counts}, max(r.created_at),
+               max(r.created_at) FILTER (WHERE r.kind = 'visit')
+        FROM {source}
+        GROUP BY 1, 2"""
+
+
 CELL_COLS = ("grid_id, created_by, cx, cy, n, sx, sy, "
              + ", ".join(f"n_{k}" for k in ROLLUP_KINDS))
 SUM_COLS = "sum(n), sum(sx), sum(sy), " + ", ".join(f"sum(n_{k})" for k in ROLLUP_KINDS)
@@ -134,13 +145,7 @@ def refresh(full: bool = False) -> dict[str, Any]:
 def _rebuild(params: dict[str, Any]) -> int:
     ex = db.session.execute
     ex(text("TRUNCATE grid_day_activity, cell_day_activity, cell_activity, rollup_member"))
-    ex(text(f"""
-        INSERT INTO grid_day_activity (grid_code, day, kind, n, last_at)
-        SELECT r.grid_code, {_day('r.created_at')}, coalesce(r.kind, ''), count(*),
-               max(r.created_at)
-        FROM record r WHERE {LIVE} AND r.grid_code IS NOT NULL
-        GROUP BY 1, 2, 3
-    """), params)
+    ex(text(_grid_day_insert(f"record r WHERE {LIVE} AND r.grid_code IS NOT NULL")), params)
     ex(text(f"INSERT INTO cell_day_activity (grid_code, day, {CELL_COLS}) "
             + _cell_select(f"record r WHERE {LIVE}", day=True).replace(
                 "WHERE r.geom", "AND r.geom")), params)
@@ -194,13 +199,7 @@ def _incremental(params: dict[str, Any]) -> int:
         DELETE FROM grid_day_activity a USING rollup_keys k
         WHERE a.grid_code = k.grid_code AND a.day = k.day
     """))
-    ex(text(f"""
-        INSERT INTO grid_day_activity (grid_code, day, kind, n, last_at)
-        SELECT r.grid_code, {_day('r.created_at')}, coalesce(r.kind, ''), count(*),
-               max(r.created_at)
-        FROM rollup_rows r WHERE r.grid_code IS NOT NULL
-        GROUP BY 1, 2, 3
-    """), params)
+    ex(text(_grid_day_insert("rollup_rows r WHERE r.grid_code IS NOT NULL")), params)
     ex(text("""
         DELETE FROM cell_day_activity a USING rollup_keys k
         WHERE a.grid_code = k.grid_code AND a.day = k.day

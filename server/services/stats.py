@@ -94,8 +94,7 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
     unit, name, street, community = UNIT[level]
     # The newest inspection before ref: grid-days up to ref's day (rollups).
     last_of = ("(SELECT a.last_at FROM grid_day_activity a WHERE a.grid_code = gs.code "
-               "AND a.day <= :ref_day AND a.last_at < :ref "
-               "ORDER BY a.day DESC, a.last_at DESC LIMIT 1)")
+               "AND a.day <= :ref_day AND a.last_at < :ref ORDER BY a.day DESC LIMIT 1)")
     sql = f"""
     WITH gs AS MATERIALIZED (
         SELECT DISTINCT ON (g.code) g.code, g.name, g.street_code, g.street_name,
@@ -104,21 +103,15 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
         WHERE {" AND ".join(where)}
         ORDER BY g.code, g.id DESC
     ),
-    daily AS (
-        SELECT a.grid_code, a.kind, a.day, a.n
+    insp AS (
+        SELECT a.grid_code, count(*) FILTER (WHERE a.n_patrol > 0) AS patrol_grid_days,
+               sum(a.n_patrol) AS patrols, sum(a.n_visit) AS visits,
+               sum(a.n_record) AS records, sum(a.n_report) AS reports,
+               sum(a.n_handle) AS handles
         FROM grid_day_activity a
         WHERE a.day >= :first AND a.day <= :last
           AND a.grid_code IN (SELECT code FROM gs)
-    ),
-    insp AS (
-        SELECT grid_code,
-               count(*) FILTER (WHERE kind = 'patrol') AS patrol_grid_days,
-               coalesce(sum(n) FILTER (WHERE kind = 'patrol'), 0) AS patrols,
-               coalesce(sum(n) FILTER (WHERE kind = 'visit'), 0) AS visits,
-               coalesce(sum(n) FILTER (WHERE kind = 'record'), 0) AS records,
-               coalesce(sum(n) FILTER (WHERE kind = 'report'), 0) AS reports,
-               coalesce(sum(n) FILTER (WHERE kind = 'handle'), 0) AS handles
-        FROM daily GROUP BY grid_code
+        GROUP BY a.grid_code
     ),
     inc AS (
         SELECT r.id, r.grid_code, r.due_at, gs.kind AS grid_kind,
@@ -158,7 +151,7 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
         FROM inc LEFT JOIN per_incident p ON p.record_id = inc.id
         GROUP BY inc.grid_code
     ),
-    per_grid AS (
+    per_grid AS MATERIALIZED (
         SELECT gs.*, coalesce(i.patrol_grid_days, 0) AS patrol_grid_days,
                coalesce(i.patrols, 0) AS patrols, coalesce(i.visits, 0) AS visits,
                coalesce(i.records, 0) AS records, coalesce(i.reports, 0) AS reports,

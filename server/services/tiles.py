@@ -329,7 +329,7 @@ def _rollup_measure_sql(measure: str, args: dict[str, Any], params: dict[str, An
     if measure == "coverage":
         first, last = first or today(), last or today()
         params.update(d0=first, d1=last, days=float((last - first).days + 1))
-        return (f"(SELECT count(*) {base} AND a.kind = 'patrol' "
+        return (f"(SELECT count(*) {base} AND a.n_patrol > 0 "
                 "AND a.day >= :d0 AND a.day <= :d1)::float8 / :days")
     dates = ""
     if first:
@@ -341,7 +341,7 @@ def _rollup_measure_sql(measure: str, args: dict[str, Any], params: dict[str, An
     t1 = window(None, last)[1]
     params["ref"] = min(t1, datetime.now(t1.tzinfo)) if t1 else None
     return (f"floor(extract(epoch FROM (coalesce(CAST(:ref AS timestamptz), now()) - "
-            f"(SELECT max(a.last_at) {base} AND a.kind = 'visit'{dates}))) / 86400.0)::float8")
+            f"(SELECT max(a.last_visit_at) {base}{dates}))) / 86400.0)::float8")
 
 
 def _measure_sql(measure: str, rf: str, args: dict[str, Any], params: dict[str, Any]) -> str:

@@ -16,12 +16,12 @@ KINDS = ("patrol", "visit", "record", "report", "handle")
 
 def _raw_tables(db):
     live = "entity = 'inspection' AND NOT deleted"
-    days = db.execute(f"""
-        SELECT grid_code, (created_at AT TIME ZONE '{TZ}')::date, coalesce(kind, ''),
-               count(*)::int, max(created_at)
-        FROM record WHERE {live} AND grid_code IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    """).fetchall()
     kinds = "".join(f", count(*) FILTER (WHERE kind = '{k}')::int" for k in KINDS)
+    days = db.execute(f"""
+        SELECT grid_code, (created_at AT TIME ZONE '{TZ}')::date, count(*)::int{kinds},
+               max(created_at), max(created_at) FILTER (WHERE kind = 'visit')
+        FROM record WHERE {live} AND grid_code IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2
+    """).fetchall()
     cells = db.execute(f"""
         SELECT coalesce(grid_code, ''), coalesce(grid_id, 0), created_by,
                floor({WX})::int AS cx, floor({WY})::int AS cy, count(*)::int,
@@ -32,9 +32,9 @@ def _raw_tables(db):
 
 
 def _rolled_tables(db):
-    days = db.execute("SELECT grid_code, day, kind, n, last_at FROM grid_day_activity "
-                      "ORDER BY 1, 2, 3").fetchall()
     kinds = "".join(f", n_{k}" for k in KINDS)
+    days = db.execute(f"SELECT grid_code, day, n{kinds}, last_at, last_visit_at "
+                      "FROM grid_day_activity ORDER BY 1, 2").fetchall()
     cells = db.execute(f"""
         SELECT grid_code, grid_id, created_by, cx, cy, n, round(sx::numeric, 4),
                round(sy::numeric, 4){kinds}
@@ -144,6 +144,7 @@ def test_crowded_z14_tile_becomes_clusters(app, signed_in, inside_points):
     dev.push(*[dev.op("inspection", "create", inspection("visit", p)) for _ in range(5)])
     sup = signed_in(role="supervisor", areas=[GRID_A])
     url = tile_url("inspections", *tile_of(*p, 14))
+    saved = app.config.get("TILES_MAX_POINTS", 3000)
     app.config["TILES_MAX_POINTS"] = 3
     try:
         r = sup.get(url)
@@ -151,7 +152,7 @@ def test_crowded_z14_tile_becomes_clusters(app, signed_in, inside_points):
         assert all(f["properties"]["cluster"] for f in feats)
         assert sum(f["properties"]["count"] for f in feats) >= 5
     finally:
-        app.config.pop("TILES_MAX_POINTS")
+        app.config["TILES_MAX_POINTS"] = saved
     feats = decode(sup.get(url).get_data())["inspections"]["features"]
     assert feats and not any(f["properties"]["cluster"] for f in feats)
 

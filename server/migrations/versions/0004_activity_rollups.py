@@ -50,10 +50,11 @@ def upgrade():
         'grid_day_activity',
         sa.Column('grid_code', sa.String(length=32), nullable=False),
         sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('kind', sa.String(length=16), nullable=False),
         sa.Column('n', sa.Integer(), nullable=False),
+        *[sa.Column(f'n_{k}', sa.Integer(), server_default='0', nullable=True) for k in KINDS],
         sa.Column('last_at', sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint('grid_code', 'day', 'kind'),
+        sa.Column('last_visit_at', sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint('grid_code', 'day'),
     )
     op.create_table(
         'cell_day_activity',

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import zipfile
 from datetime import date, datetime, timedelta
@@ -209,6 +210,22 @@ def statistics(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
     stamps = [r["last_activity"] for r in rows if r["last_activity"]]
     totals["last_activity"] = max(stamps) if stamps else None
     return {**meta, "rows": rows, "totals": _rates(totals, meta["days"])}
+
+
+def to_json(result: dict[str, Any]) -> bytes:
+    """What ``StatsResponse`` dumps, written directly: marshmallow takes ~100 ms for the
+    2,500 rows of a district at grid level."""
+    def plain(v: Any) -> Any:
+        return v.isoformat() if isinstance(v, date | datetime) else v
+
+    def row(r: dict[str, Any]) -> dict[str, Any]:
+        return {k: plain(r.get(k)) for k in COLUMNS}
+
+    body = {"level": result["level"], "from": plain(result["from_"]),
+            "to": plain(result["to"]), "days": result["days"],
+            "silent_days": result["silent_days"], "rows": [row(r) for r in result["rows"]],
+            "totals": row(result["totals"])}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 # --- export ------------------------------------------------------------------------------

@@ -70,9 +70,8 @@ def test_report_draft_survives_reload_and_crash(live_server, new_context, db, ma
     # 2. More typing, then the renderer crashes.
     page.get_by_test_id("report-note").fill("drafts: 楼上夜间装修，已劝说无效")
     wait_eval(page, f"{DRAFT}.then(d => !!d && d.note.endsWith('已劝说无效'))")
-    with page.expect_event("crash"):
-        with contextlib.suppress(PlaywrightError):
-            page.goto("chrome://crash", timeout=10000)
+    with page.expect_event("crash"), contextlib.suppress(PlaywrightError):
+        page.goto("chrome://crash", timeout=10000)
     page.close()  # the dead tab
 
     page = ctx.new_page()

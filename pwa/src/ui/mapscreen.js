@@ -4,16 +4,23 @@ import { h, mount } from '../dom.js';
 import { db, kvGet } from '../store.js';
 import { createMap, bboxOf } from '../mapbase.js';
 import { matchGrid } from '../geo.js';
+import { mapDatum, fromWgs84, geometryFromWgs84 } from '../datum.js';
 
 export async function gridCollection() {
   const grids = await db.grids.toArray();
   return { type: 'FeatureCollection', features: grids.map((g) => ({ type: 'Feature', properties: g.properties, geometry: g.geometry })) };
 }
 
-/** A map with my grids; resolves {map, maplibregl} or null (status says why). */
+/**
+ * A map with my grids; resolves {map, maplibregl, datum} or null (status says why).
+ * Everything on it is in the basemap's datum (meta.basemap_datum), so the grids line up
+ * with a GCJ-02 or BD-09 basemap and a tap gives a point in that datum.
+ */
 export async function gridMap(container, status) {
-  const fc = await gridCollection();
   const meta = await kvGet('meta', null);
+  const datum = mapDatum(meta && meta.basemap_datum);
+  const wgs = await gridCollection();
+  const fc = { ...wgs, features: wgs.features.map((f) => ({ ...f, geometry: geometryFromWgs84(f.geometry, datum) })) };
   const made = await createMap(container, {
     styleUrl: meta && meta.basemap_style,
     bounds: bboxOf(fc.features) || undefined,
@@ -28,11 +35,28 @@ export async function gridMap(container, status) {
   map.addLayer({ id: 'me', type: 'circle', source: 'me', paint: { 'circle-radius': 9, 'circle-color': '#d50000', 'circle-stroke-color': '#fff', 'circle-stroke-width': 3 } });
   status.textContent = fc.features.length ? '' : '本机还没有网格数据（联网同步后出现）';
   status.dataset.state = 'ready';
-  return made;
+  container.dataset.grids = String(fc.features.length);
+  container.dataset.datum = datum;
+  window.gpFieldMap = map; // for tests and support staff, like the console's gpConsoleMap
+  return { ...made, datum, container };
 }
 
-export function setPoint(map, lon, lat) {
-  map.getSource('me').setData({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [lon, lat] } }] });
+/** Draw "me" at a point given in the map's own datum. */
+export function setPoint(made, lon, lat) {
+  made.map.getSource('me').setData({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [lon, lat] } }] });
+  made.container.dataset.me = `${lon.toFixed(7)},${lat.toFixed(7)}`;
+}
+
+/** Draw "me" at a WGS-84 fix (GPS), shifted into the map's datum. */
+export function setFix(made, lon, lat) {
+  const [x, y] = fromWgs84(lon, lat, made.datum);
+  setPoint(made, x, y);
+}
+
+function removeMap(made) {
+  if (!made) return;
+  if (window.gpFieldMap === made.map) window.gpFieldMap = null;
+  made.map.remove();
 }
 
 export async function mapScreen(root, { go }) {
@@ -44,10 +68,15 @@ export async function mapScreen(root, { go }) {
   let made = null;
   let watchId = null;
   let lastMatch = 0;
+  let fix = null;
+  let gone = false;
   async function onPos(p) {
     const { longitude: lon, latitude: lat, accuracy } = p.coords;
+    fix = { lon, lat };
     pos.textContent = `经度 ${lon.toFixed(6)}，纬度 ${lat.toFixed(6)}，精度约 ±${Math.round(accuracy)} 米`;
-    if (made) setPoint(made.map, lon, lat);
+    pos.dataset.lon = String(lon);
+    pos.dataset.lat = String(lat);
+    if (made) setFix(made, lon, lat);
     if (Date.now() - lastMatch > 5000) {
       lastMatch = Date.now();
       const m = await matchGrid(lon, lat);
@@ -58,11 +87,19 @@ export async function mapScreen(root, { go }) {
   if (navigator.geolocation) {
     watchId = navigator.geolocation.watchPosition(onPos, () => { where.textContent = '暂时无法定位'; }, { enableHighAccuracy: true, maximumAge: 0, timeout: 20000 });
   }
-  made = await gridMap(el, status);
-  return () => { if (watchId != null) navigator.geolocation.clearWatch(watchId); if (made) made.map.remove(); };
+  const m = await gridMap(el, status);
+  if (gone) { removeMap(m); return null; }
+  made = m;
+  // The first fix usually comes before the map has loaded: draw it now.
+  if (made && fix) setFix(made, fix.lon, fix.lat);
+  return () => { gone = true; if (watchId != null) navigator.geolocation.clearWatch(watchId); removeMap(made); };
 }
 
-/** Inline map to adjust a point: resolves when the user taps "用这个位置". */
+/**
+ * Inline map to adjust a point: onPick is called when the user taps "用这个位置".
+ * A tapped point is in the basemap's datum (and says so); a start point the user did
+ * not move comes back unchanged, in its own datum.
+ */
 export async function pickPointOnMap(container, start, onPick) {
   const status = h('p', { class: 'muted', testid: 'pick-status', 'data-state': 'loading' }, '地图加载中…');
   const el = h('div', { class: 'map', testid: 'pick-map', style: { height: '50vh' } });
@@ -71,20 +108,27 @@ export async function pickPointOnMap(container, start, onPick) {
   const cancel = h('button', { type: 'button', testid: 'pick-cancel' }, '取消');
   mount(container, hint, status, el, h('div', { class: 'row' }, cancel, use));
   const made = await gridMap(el, status);
-  let chosen = start ? { lon: start.lon, lat: start.lat } : null;
-  const close = () => { if (made) made.map.remove(); mount(container); };
+  let chosen = null; // a tapped point, in the map's datum
+  const close = () => { removeMap(made); mount(container); };
   cancel.onclick = close;
   if (!made) return;
-  if (chosen) { setPoint(made.map, chosen.lon, chosen.lat); made.map.setCenter([chosen.lon, chosen.lat]); made.map.setZoom(16); use.disabled = false; }
+  if (start) {
+    // A GPS fix is WGS-84: shift it onto the basemap. A point picked before is in its own datum.
+    const own = mapDatum(start.datum);
+    const [x, y] = own === 'wgs84' ? fromWgs84(start.lon, start.lat, made.datum) : [start.lon, start.lat];
+    setPoint(made, x, y);
+    made.map.setCenter([x, y]);
+    made.map.setZoom(16);
+    use.disabled = false;
+  }
   made.map.on('click', (e) => {
     chosen = { lon: e.lngLat.lng, lat: e.lngLat.lat };
-    setPoint(made.map, chosen.lon, chosen.lat);
+    setPoint(made, chosen.lon, chosen.lat);
     use.disabled = false;
   });
-  use.onclick = async () => {
-    const meta = await kvGet('meta', null);
-    const datum = (meta && meta.basemap_datum) || 'wgs84';
-    onPick({ lon: chosen.lon, lat: chosen.lat, accuracy: null, datum, adjusted: true });
+  use.onclick = () => {
+    if (chosen) onPick({ lon: chosen.lon, lat: chosen.lat, accuracy: null, datum: made.datum, adjusted: true });
+    else if (start) onPick({ ...start });
     close();
   };
 }

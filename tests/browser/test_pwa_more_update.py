@@ -22,6 +22,10 @@ from tests.browser.test_pwa_more_helpers import copy_dist, extra_server, make_ne
 
 GRID = "320105002002008"
 BUILD = "gp-build-2"
+SW_STATE = """navigator.serviceWorker.getRegistration().then(r => ({
+    installing: r && r.installing && r.installing.state, waiting: r && r.waiting && r.waiting.state,
+    active: r && r.active && r.active.state, controlled: !!navigator.serviceWorker.controller,
+    banners: document.querySelectorAll('[data-testid=update-ready]').length, url: location.href}))"""
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +83,13 @@ def test_update_keeps_outbox_and_draft(update_server, own_dist, new_context, db,
     assert page.evaluate("document.querySelector('meta[name=gp-build]')") is None
     wait_outbox(page, 2)
 
-    with page.expect_event("load", timeout=30000):
-        page.get_by_test_id("update-apply").click()
+    page.get_by_test_id("update-apply").click()
+    # The page reloads itself into the new build (waiting survives the navigation).
+    try:
+        page.wait_for_function(f"document.querySelector('meta[name=gp-build]')?.content === '{BUILD}'", timeout=30000)
+    except Exception as e:
+        raise AssertionError(f"no reload into the new build: {page.evaluate(SW_STATE)}") from e
     page.get_by_test_id("duty-report").wait_for()
-    assert page.evaluate("document.querySelector('meta[name=gp-build]').content") == BUILD
     wait_eval(page, "navigator.serviceWorker.getRegistration().then(r => !!r && !r.waiting && !!r.active)")
     assert page.get_by_test_id("update-ready").count() == 0
     wait_outbox(page, 2)

@@ -7,19 +7,9 @@ holds each op once.
 import threading
 
 from tests.browser.test_pwa_helpers import inside_point, login_field, wait_outbox, wait_synced
+from tests.browser.test_pwa_queue import QUEUE_JS
 
 GRID = "320105005007003"
-
-QUEUE_JS = """async ([n, lon, lat, tag]) => {
-    const specs = [];
-    for (let i = 0; i < n; i++) {
-        specs.push({entity: 'inspection', id: crypto.randomUUID(), action: 'create', label: '实时报', data: {
-            kind: 'report', occurred_at: new Date().toISOString().replace('Z', '+00:00'),
-            location: {type: 'Point', coordinates: [lon, lat]}, location_accuracy_m: 5,
-            note: `${tag}-${i}`, incident_id: crypto.randomUUID(), title: `${tag}-${i}`, urgent: false, photos: []}});
-    }
-    await window.gridpatrol.enqueue(...specs);
-}"""
 
 CLICK_SYNC = "document.querySelector('[data-testid=sync-now]').click()"
 

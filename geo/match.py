@@ -158,7 +158,7 @@ class GridIndex:
         pts = shapely.points(x, y)
         # bulk path: inner polygons are disjoint, so at most one hit per point
         if len(self._inner):
-            p, g = self._inner_tree.query(pts, predicate="within")
+            p, g = self._inside_inner(pts, x, y)
             local[p] = self._inner_pos[g]
             kind[p] = "inside"
         rest = np.flatnonzero((local < 0) & finite)
@@ -169,6 +169,18 @@ class GridIndex:
             self._match_nearest(pts, rest, local, kind)
         idx = np.where(local >= 0, self._pos[np.maximum(local, 0)], -1)
         return idx, kind
+
+    def _inside_inner(self, pts: np.ndarray, x: np.ndarray, y: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (point, inner polygon) with the point in the polygon's interior.
+
+        The same answer as ``query(pts, predicate="within")``, but that predicate prepares
+        every *point*; testing the candidates against the already prepared polygons with
+        ``contains_xy`` is three to four times faster.
+        """
+        p, g = self._inner_tree.query(pts)
+        hit = shapely.contains_xy(self._inner[g], x[p], y[p])
+        return p[hit], g[hit]
 
     def _match_near_border(self, pts: np.ndarray, rest: np.ndarray, local: np.ndarray,
                            kind: np.ndarray) -> None:

@@ -18,9 +18,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["BASEMAP_DATUM"] not in ("wgs84", "cgcs2000", "gcj02", "bd09"):
         raise ValueError(f"BASEMAP_DATUM must be wgs84, cgcs2000, gcj02 or bd09, "
                          f"not {app.config['BASEMAP_DATUM']!r}")
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-
     from server import cli, errors, extensions, pwa
+    from server.jsonbody import JSONProvider
+
+    app.json = JSONProvider(app)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     from server.api import register_blueprints
 
     extensions.init_app(app)

@@ -4,9 +4,9 @@ import hashlib
 import re
 
 from flask import Response, current_app, request, send_file
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.errors import ApiError
 from server.extensions import db

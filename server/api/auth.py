@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from server.api.blueprint import Blueprint
 from server.auth import authenticate, current_caller, issue_token, login_required
 from server.errors import ApiError
 from server.extensions import db

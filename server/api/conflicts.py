@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.extensions import db
 from server.schemas import ConflictArgs, ConflictPage, ResolveRequest, ResolveResponse

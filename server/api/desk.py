@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required, require_role
 from server.console_schemas import (
     DepartmentsResponse,

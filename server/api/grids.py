@@ -8,10 +8,10 @@ import math
 
 import numpy as np
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import text
 
+from server.api.blueprint import Blueprint
 from server.api.params import bbox_filter
 from server.auth import current_caller, login_required
 from server.errors import ApiError

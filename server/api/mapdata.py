@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from server.api.blueprint import Blueprint
 from server.api.params import bbox_filter
 from server.auth import current_caller, login_required
 from server.extensions import db

@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from flask import current_app
-from flask_smorest import Blueprint
 
+from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.schemas import MeSchema
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
+from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.console_schemas import StatsArgs, StatsResponse
 from server.services import stats as service

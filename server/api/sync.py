@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
+from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.errors import ApiError
 from server.extensions import db

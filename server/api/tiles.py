@@ -10,8 +10,8 @@ Tiles need the Bearer token like every other call. MapLibre GL adds it with
 from __future__ import annotations
 
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 
+from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.console_schemas import TileArgs
 from server.services import tiles as service

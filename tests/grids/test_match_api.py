@@ -191,8 +191,16 @@ def test_any_signed_in_role_may_match(signed_in, inside_points, role):
     assert _match(dev, [list(point)])[0]["code"] == code
 
 
-def test_huge_integer_coordinate_is_422_not_500(signed_in):
+def test_huge_integer_coordinate_is_400_not_500(signed_in):
+    """A number no double can hold is refused by the parser, and the message says so."""
     r = signed_in().post(MATCH, data='{"points": [[1' + "0" * 400 + ', 32]]}',
+                         content_type="application/json")
+    assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"
+    assert "infinity" in r.json["error"]["message"]
+
+
+def test_out_of_range_integer_coordinate_is_422(signed_in):
+    r = signed_in().post(MATCH, data='{"points": [[1' + "0" * 30 + ', 32]]}',
                          content_type="application/json")
     assert r.status_code == 422 and r.json["error"]["details"]["points"] == {
         "0": ["must be [lon, lat]"]}

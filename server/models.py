@@ -352,3 +352,28 @@ class CellActivity(db.Model):
     __table_args__ = (Index("ix_cell_activity_cell", "cx", "cy"),)
     grid_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     locals().update(_cell_columns())
+
+
+class IncidentRollup(db.Model):
+    """Per live incident, what statistics and the map need from its stage history.
+
+    ``late_urban``/``late_rural``: a stage already left after its time limit (the limits
+    differ only for ``handled`` in rural grids); ``deadline_*``: when the current stage's
+    limit runs out (NULL: a stage without one). ``stage_since``: when the current status
+    was entered. Folded in from ``change_seq`` with the inspection rollups.
+    """
+
+    __tablename__ = "incident_rollup"
+    __table_args__ = (Index("ix_incident_rollup_grid_created", "grid_code", "created_at"),)
+    record_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    grid_code: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str | None] = mapped_column(String(16))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stage_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    late_urban: Mapped[bool] = mapped_column(Boolean)
+    late_rural: Mapped[bool] = mapped_column(Boolean)
+    deadline_urban: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline_rural: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verifications: Mapped[int] = mapped_column(Integer)
+    reworks: Mapped[int] = mapped_column(Integer)

@@ -41,6 +41,7 @@ from sqlalchemy import text
 
 from server.extensions import db
 from server.models import CELL_ZOOM, ROLLUP_KINDS
+from sync.incident import DEFAULT_LIMITS_MIN, RURAL_VERIFY_MIN
 
 NAME = "activity"
 LOCK = 0x726F_6C6C  # 'roll'
@@ -100,6 +101,61 @@ def _grid_day_insert(source: str) -> str:
         GROUP BY 1, 2"""
 
 
+def _incident_upsert(changed: str) -> str:
+    """Recompute ``incident_rollup`` rows of the live incidents selected by ``changed``
+    (a condition on ``record r``) from their stage history in ``record_version``.
+
+    A stage is the span between two status changes; it is late when it was left (or,
+    for the current one, is still open) after entered + the time limit of its status and
+    urgency (``sync.incident.DEFAULT_LIMITS_MIN``; ``handled`` in a rural grid gets at
+    least ``RURAL_VERIFY_MIN``). A 核查 is handled → verified or dispatched; 返工 the
+    latter.
+    """
+    limits = ", ".join(f"('{st}', {u}, {n})" for st, (u, n) in DEFAULT_LIMITS_MIN.items())
+    minutes = "CASE WHEN s.urgent THEN lim.u ELSE lim.n END"
+    return f"""
+        WITH inc AS (
+            SELECT r.id, r.grid_code, r.created_at, r.status, r.due_at FROM record r
+            WHERE r.entity = 'incident' AND NOT r.deleted AND {changed}
+        ),
+        stages AS (
+            SELECT rv.record_id, rv.data->>'status' AS status, rv.created_at AS entered,
+                   coalesce(rv.data->'urgent' = 'true'::jsonb, false) AS urgent,
+                   lead(rv.created_at) OVER w AS left_at,
+                   lag(rv.data->>'status') OVER w AS prev
+            FROM record_version rv JOIN inc ON inc.id = rv.record_id
+            WHERE 'status' = ANY(rv.changed)
+            WINDOW w AS (PARTITION BY rv.record_id ORDER BY rv.version)
+        ),
+        limited AS (
+            SELECT s.*, s.entered + make_interval(mins => {minutes}) AS end_urban,
+                   s.entered + make_interval(mins => CASE WHEN s.status = 'handled'
+                       THEN greatest({minutes}, {RURAL_VERIFY_MIN}) ELSE {minutes} END)
+                       AS end_rural
+            FROM stages s LEFT JOIN (VALUES {limits}) AS lim(status, u, n)
+              ON lim.status = s.status
+        ),
+        per AS (
+            SELECT record_id, max(entered) AS stage_since,
+                   coalesce(bool_or(left_at > end_urban), false) AS late_urban,
+                   coalesce(bool_or(left_at > end_rural), false) AS late_rural,
+                   max(end_urban) FILTER (WHERE left_at IS NULL) AS deadline_urban,
+                   max(end_rural) FILTER (WHERE left_at IS NULL) AS deadline_rural,
+                   count(*) FILTER (WHERE prev = 'handled'
+                                    AND status IN ('verified', 'dispatched')) AS verifications,
+                   count(*) FILTER (WHERE prev = 'handled' AND status = 'dispatched') AS reworks
+            FROM limited GROUP BY record_id
+        )
+        INSERT INTO incident_rollup (record_id, grid_code, created_at, status, due_at,
+                                     stage_since, late_urban, late_rural, deadline_urban,
+                                     deadline_rural, verifications, reworks)
+        SELECT inc.id, inc.grid_code, inc.created_at, inc.status, inc.due_at, p.stage_since,
+               coalesce(p.late_urban, false), coalesce(p.late_rural, false),
+               p.deadline_urban, p.deadline_rural, coalesce(p.verifications, 0),
+               coalesce(p.reworks, 0)
+        FROM inc LEFT JOIN per p ON p.record_id = inc.id"""
+
+
 CELL_COLS = ("grid_id, created_by, cx, cy, n, sx, sy, "
              + ", ".join(f"n_{k}" for k in ROLLUP_KINDS))
 SUM_COLS = "sum(n), sum(sx), sum(sy), " + ", ".join(f"sum(n_{k})" for k in ROLLUP_KINDS)
@@ -144,7 +200,9 @@ def refresh(full: bool = False) -> dict[str, Any]:
 
 def _rebuild(params: dict[str, Any]) -> int:
     ex = db.session.execute
-    ex(text("TRUNCATE grid_day_activity, cell_day_activity, cell_activity, rollup_member"))
+    ex(text("TRUNCATE grid_day_activity, cell_day_activity, cell_activity, rollup_member, "
+            "incident_rollup"))
+    ex(text(_incident_upsert("true")))
     ex(text(_grid_day_insert(f"record r WHERE {LIVE} AND r.grid_code IS NOT NULL")), params)
     ex(text(f"INSERT INTO cell_day_activity (grid_code, day, {CELL_COLS}) "
             + _cell_select(f"record r WHERE {LIVE}", day=True).replace(
@@ -158,13 +216,21 @@ def _rebuild(params: dict[str, Any]) -> int:
         INSERT INTO rollup_member (record_id, grid_code)
         SELECT r.id, coalesce(r.grid_code, '') FROM record r WHERE r.entity = 'inspection'
     """)).rowcount
-    for table in ("grid_day_activity", "cell_day_activity", "cell_activity", "rollup_member"):
+    for table in ("grid_day_activity", "cell_day_activity", "cell_activity", "rollup_member",
+                  "incident_rollup"):
         ex(text(f"ANALYZE {table}"))
     return n
 
 
 def _incremental(params: dict[str, Any]) -> int:
     ex = db.session.execute
+    changed_incidents = ("r.change_seq > :last AND r.change_seq <= :top "
+                         "AND r.entity = 'incident'")
+    ex(text(f"""
+        DELETE FROM incident_rollup i USING record r
+        WHERE r.id = i.record_id AND {changed_incidents}
+    """), params)
+    ex(text(_incident_upsert(changed_incidents)), params)
     # The (grid, day) keys touched: where each changed inspection is now, and the grid it
     # was last rolled up under. created_at never changes, so neither does its day.
     ex(text(f"""

@@ -16,8 +16,9 @@ server received it, never the phone's clock):
 - ``silent_grids``: grids with no inspection in the ``silent_days`` days before the end
   of the range (or now, if that is earlier); ``last_activity`` is the newest inspection.
 
-Inspection figures come from ``grid_day_activity`` (:mod:`server.services.rollups`),
-refreshed from ``change_seq`` before each call; incidents (few) from the records.
+Inspection figures come from ``grid_day_activity`` and incident figures from
+``incident_rollup`` (:mod:`server.services.rollups`), refreshed from ``change_seq`` before
+each call; only whether an open stage has run out is decided at query time.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from server.extensions import db
 from server.scope import grid_filter
 from server.services import rollups
 from server.services.desk import console_tz, today, window
-from sync.incident import DEFAULT_LIMITS_MIN, RURAL_VERIFY_MIN
 
 STATS_ROLES = ("supervisor", "admin", "grid_leader", "patroller")
 DEFAULT_DAYS = 7
@@ -56,10 +56,6 @@ UNIT = {
                   "gs.community_code"),
     "street": ("gs.street_code", "max(gs.street_name)", "gs.street_code", "NULL"),
 }
-
-
-def _limits_sql() -> str:
-    return ", ".join(f"('{s}', {u}, {n})" for s, (u, n) in DEFAULT_LIMITS_MIN.items())
 
 
 def date_range(args: dict[str, Any]) -> tuple[date, date]:
@@ -90,7 +86,7 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
     days = (last - first).days + 1
     params.update(t0=t0, t1=t1, ref=ref, first=first, last=last,
                   ref_day=ref.astimezone(console_tz()).date(),
-                  silent=timedelta(days=silent_days), days=days, rural=RURAL_VERIFY_MIN,
+                  silent=timedelta(days=silent_days), days=days,
                   tz=current_app.config.get("CONSOLE_TIMEZONE", "Asia/Shanghai"))
     unit, name, street, community = UNIT[level]
     # The newest inspection before ref: grid-days up to ref's day (rollups).
@@ -114,43 +110,17 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
           AND a.grid_code IN (SELECT code FROM gs)
         GROUP BY a.grid_code
     ),
-    inc AS (
-        SELECT r.id, r.grid_code, r.due_at, gs.kind AS grid_kind,
-               r.status NOT IN ('closed', 'rejected', 'void') AS open
-        FROM record r JOIN gs ON gs.code = r.grid_code
-        WHERE r.entity = 'incident' AND NOT r.deleted
-          AND r.created_at >= :t0 AND r.created_at < :t1
-    ),
-    stages AS (
-        SELECT rv.record_id, rv.data->>'status' AS status, rv.created_at AS entered,
-               coalesce(rv.data->'urgent' = 'true'::jsonb, false) AS urgent, inc.grid_kind,
-               lead(rv.created_at) OVER w AS left_at,
-               lag(rv.data->>'status') OVER w AS prev
-        FROM record_version rv JOIN inc ON inc.id = rv.record_id
-        WHERE 'status' = ANY(rv.changed)
-        WINDOW w AS (PARTITION BY rv.record_id ORDER BY rv.version)
-    ),
-    per_incident AS (
-        SELECT s.record_id,
-               coalesce(bool_or(coalesce(s.left_at, now()) > s.entered + make_interval(mins =>
-                   CASE WHEN s.status = 'handled' AND s.grid_kind = 'rural'
-                        THEN greatest(CASE WHEN s.urgent THEN lim.u ELSE lim.n END, :rural)
-                        WHEN s.urgent THEN lim.u ELSE lim.n END)), false) AS late,
-               count(*) FILTER (WHERE s.prev = 'handled'
-                                AND s.status IN ('verified', 'dispatched')) AS verifications,
-               count(*) FILTER (WHERE s.prev = 'handled' AND s.status = 'dispatched') AS reworks
-        FROM stages s LEFT JOIN (VALUES {_limits_sql()}) AS lim(status, u, n)
-          ON lim.status = s.status
-        GROUP BY s.record_id
-    ),
     incg AS (
-        SELECT inc.grid_code, count(*) AS incidents,
-               count(*) FILTER (WHERE coalesce(p.late, false)
-                                OR (inc.open AND inc.due_at < now())) AS overdue,
-               coalesce(sum(p.verifications), 0) AS verifications,
-               coalesce(sum(p.reworks), 0) AS reworks
-        FROM inc LEFT JOIN per_incident p ON p.record_id = inc.id
-        GROUP BY inc.grid_code
+        SELECT i.grid_code, count(*) AS incidents,
+               count(*) FILTER (WHERE CASE WHEN gs.kind = 'rural'
+                   THEN i.late_rural OR i.deadline_rural < now()
+                   ELSE i.late_urban OR i.deadline_urban < now() END
+                   OR (i.status NOT IN ('closed', 'rejected', 'void')
+                       AND i.due_at < now())) AS overdue,
+               sum(i.verifications) AS verifications, sum(i.reworks) AS reworks
+        FROM incident_rollup i JOIN gs ON gs.code = i.grid_code
+        WHERE i.created_at >= :t0 AND i.created_at < :t1
+        GROUP BY i.grid_code
     ),
     per_grid AS MATERIALIZED (
         SELECT gs.*, coalesce(i.patrol_grid_days, 0) AS patrol_grid_days,

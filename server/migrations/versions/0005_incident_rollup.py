@@ -1,0 +1,44 @@
+"""rollups: per-incident stage summary for statistics and incident tiles
+
+Revision ID: 0005
+Revises: 0004
+
+The table starts empty, and the activity rollup's state is reset, so the next refresh
+(``flask --app server rollups refresh``, or the first statistics or tile request) rebuilds
+every rollup, this one included, in one pass.
+"""
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'incident_rollup',
+        sa.Column('record_id', postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column('grid_code', sa.String(length=32), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=True),
+        sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('stage_since', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('late_urban', sa.Boolean(), nullable=False),
+        sa.Column('late_rural', sa.Boolean(), nullable=False),
+        sa.Column('deadline_urban', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('deadline_rural', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('verifications', sa.Integer(), nullable=False),
+        sa.Column('reworks', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('record_id'),
+    )
+    op.create_index('ix_incident_rollup_grid_created', 'incident_rollup',
+                    ['grid_code', 'created_at'])
+    op.execute("DELETE FROM rollup_state WHERE name = 'activity'")
+
+
+def downgrade():
+    op.drop_index('ix_incident_rollup_grid_created', table_name='incident_rollup')
+    op.drop_table('incident_rollup')

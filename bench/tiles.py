@@ -280,7 +280,7 @@ def load(url: str, args: argparse.Namespace) -> None:
     with psycopg.connect(pg, autocommit=True) as conn:
         size = conn.execute("SELECT pg_size_pretty(sum(pg_total_relation_size(t))) FROM unnest("
                             "ARRAY['grid_day_activity', 'cell_day_activity', 'cell_activity', "
-                            "'rollup_member']::regclass[]) AS t").fetchone()
+                            "'rollup_member', 'incident_rollup']::regclass[]) AS t").fetchone()
         print(f"rollup tables {size[0]}")
     incremental_refresh(url)
 

@@ -42,13 +42,14 @@ def tile(args, layer: str, z: str, x: str, y: str):
     """
     caller = current_caller()
     t = service.parse_tile(layer, z, x, y)
-    tag = service.etag(caller, layer, t, args)
+    state = service.tile_state()
+    tag = service.etag(caller, layer, t, args, state)
     max_age = current_app.config.get("TILES_MAX_AGE", 30)
     headers = {"ETag": f'"{tag}"', "Cache-Control": f"private, max-age={max_age}",
                "Vary": "Authorization"}
     if tag in _if_none_match():
         return Response(status=304, headers=headers)
-    body = service.render(caller, layer, t, args)
+    body = service.render(caller, layer, t, args, state)
     return Response(body, status=200, mimetype=MVT, headers=headers)
 
 

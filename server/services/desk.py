@@ -39,9 +39,13 @@ def stage_since_sql(r: str = "r") -> str:
     return STAGE_SINCE_SQL.format(r=r)
 
 
-def light_sql(r: str = "r") -> str:
-    """SQL for the traffic light of incident alias ``r``: green, yellow, red or NULL."""
-    since = f"coalesce({stage_since_sql(r)}, {r}.created_at)"
+def light_sql(r: str = "r", stage_since: str | None = None) -> str:
+    """SQL for the traffic light of incident alias ``r``: green, yellow, red or NULL.
+
+    ``stage_since`` is an expression for when the current status was entered (such as
+    ``incident_rollup.stage_since``); by default a lookup in ``record_version``.
+    """
+    since = f"coalesce({stage_since or stage_since_sql(r)}, {r}.created_at)"
     return (f"CASE WHEN {r}.due_at IS NULL THEN NULL "
             f"WHEN now() >= {r}.due_at THEN 'red' "
             f"WHEN now() >= {r}.due_at - ({r}.due_at - {since}) * 0.2 THEN 'yellow' "

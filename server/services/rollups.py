@@ -27,7 +27,8 @@ the raw computation whatever happened in between. A large backlog (the first run
 load) is rebuilt in one pass instead.
 
 :func:`ensure_fresh` is called at the start of statistics and rollup-backed tiles: one
-indexed ``max(change_seq)`` lookup when nothing changed. ``flask --app server rollups
+indexed ``max(change_seq)`` lookup when nothing changed (none for tiles, whose ETag query
+reads the same two numbers). ``flask --app server rollups
 refresh`` does the same from cron.
 """
 
@@ -65,10 +66,21 @@ def _state() -> Any:
     """), {"name": NAME}).one()
 
 
-def ensure_fresh() -> None:
-    """Fold in pending changes if there are any (cheap when there are none)."""
+def is_fresh(top: int | None, last: int | None) -> bool:
+    """Whether rollups that folded in up to ``last`` cover changes up to ``top``."""
+    return last is not None and (top is None or top <= last)
+
+
+def ensure_fresh(top: int | None = None, last: int | None = None) -> None:
+    """Fold in pending changes if there are any (cheap when there are none).
+
+    A caller that has just read ``max(change_seq)`` and ``rollup_state.last_seq`` (the
+    tiles' ETag does) passes them, and nothing is queried when they show no change.
+    """
+    if is_fresh(top, last):
+        return
     st = _state()
-    if st.last is not None and (st.top is None or st.top <= st.last):
+    if is_fresh(st.top, st.last):
         return
     refresh()
 

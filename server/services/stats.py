@@ -169,8 +169,6 @@ def statistics(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(403, "forbidden", "statistics are for supervisors and grid workers")
     sql, params, meta = stats_sql(caller, args)
     rollups.ensure_fresh()
-    # A few ms of work; JIT compiling it would cost seconds on a busy machine.
-    db.session.execute(text("SET LOCAL jit = off"))
     rows = [_rates(dict(r._mapping), meta["days"])
             for r in db.session.execute(text(sql), params)]
     totals: dict[str, Any] = {"unit": "total", "name": None, "street_code": None,

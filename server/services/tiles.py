@@ -139,10 +139,10 @@ def _record_where(caller: Caller, args: dict[str, Any], entity: str, tile: Tile,
     return " AND ".join(parts)
 
 
-def _points(entity: str, where: str, columns: str) -> str:
+def _points(entity: str, where: str, columns: str, joins: str = "") -> str:
     return f"""
         SELECT {TX.format(g='r.geom')} AS px, {TY.format(g='r.geom')} AS py{columns}
-        FROM record r LEFT JOIN grid g ON g.id = r.grid_id
+        FROM record r LEFT JOIN grid g ON g.id = r.grid_id{joins}
         WHERE {where}"""
 
 
@@ -253,17 +253,22 @@ def inspections_sql(caller: Caller, tile: Tile, args: dict[str, Any],
     return _mvt(layer, body), params
 
 
+# The current stage's start for traffic lights, from the incident rollup: a lookup in
+# record_version per incident costs ~20 µs, 0.4 s for a tile holding 20,000 incidents.
+STAGE_JOIN = " LEFT JOIN incident_rollup ir ON ir.record_id = r.id"
+
+
 def incidents_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
     params = _tile_params(tile)
-    light = light_sql()
+    light = light_sql(stage_since="ir.stage_since")
     if tile.z < AGGREGATE_BELOW:
         where = _record_where(caller, args, "incident", tile, params, 0.0)
         counts = "".join(f", count(*) FILTER (WHERE p.light = '{c}')::int AS {c}"
                          for c in ("green", "yellow", "red"))
         counts += (", count(*) FILTER (WHERE p.status NOT IN ('closed', 'rejected', 'void'))"
                    "::int AS open")
-        body = _cluster_body(_points("incident", where, f", r.status, {light} AS light"),
-                             CLUSTER, counts)
+        body = _cluster_body(_points("incident", where, f", r.status, {light} AS light",
+                                     STAGE_JOIN), CLUSTER, counts)
     else:
         where = _record_where(caller, args, "incident", tile, params, BUFFER / EXTENT)
         columns = (f", r.id::text AS id, r.status, {light} AS light, "
@@ -276,7 +281,7 @@ def incidents_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str
             SELECT ST_MakePoint(round(p.px), round(p.py)) AS geom, p.id, p.status, p.light,
                    p.urgent, p.title, p.category, p.department, p.grid_code, p.due, p.t,
                    false AS cluster
-            FROM ({_points("incident", where, columns)}) AS p"""
+            FROM ({_points("incident", where, columns, STAGE_JOIN)}) AS p"""
     return _mvt("incidents", body), params
 
 
@@ -406,32 +411,51 @@ BUILDERS = {"grids": grids_sql, "inspections": inspections_sql, "incidents": inc
             "tracks": tracks_sql, "heat": heat_sql}
 
 
-def tile_sql(caller: Caller, layer: str, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
-    if _rollups_for(caller) and (layer == "grids" or (
-            layer != "incidents" and tile.z <= FINE_CLUSTER_UNTIL)):
-        rollups.ensure_fresh()
+def tile_sql(caller: Caller, layer: str, tile: Tile, args: dict[str, Any],
+             state: TileState | None = None) -> tuple[str, dict]:
+    """The tile's statement, after folding pending changes into the rollups it reads."""
+    if layer == "incidents" or (_rollups_for(caller) and (
+            layer == "grids" or tile.z <= FINE_CLUSTER_UNTIL)):
+        rollups.ensure_fresh(*((state.seq, state.rolled_up) if state else ()))
     return BUILDERS[layer](caller, tile, args)
 
 
-def render(caller: Caller, layer: str, tile: Tile, args: dict[str, Any]) -> bytes:
-    sql, params = tile_sql(caller, layer, tile, args)
+def render(caller: Caller, layer: str, tile: Tile, args: dict[str, Any],
+           state: TileState | None = None) -> bytes:
+    sql, params = tile_sql(caller, layer, tile, args, state)
     return bytes(db.session.execute(text(sql), params).scalar_one())
 
 
 # --- caching -----------------------------------------------------------------------------
 
-def etag(caller: Caller, layer: str, tile: Tile, args: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class TileState:
+    """What every tile depends on besides its own rows: the newest ``change_seq``, the
+    active grid layer versions, and how far the rollups have folded changes in."""
+
+    seq: int | None
+    layers: str | None
+    rolled_up: int | None
+
+
+def tile_state() -> TileState:
+    row = db.session.execute(text("""
+        SELECT (SELECT max(change_seq) FROM record) AS seq,
+               (SELECT string_agg(id || ':' || coalesce(active_version_id, 0), ',' ORDER BY id)
+                FROM grid_layer) AS layers,
+               (SELECT last_seq FROM rollup_state WHERE name = :name) AS rolled_up
+    """), {"name": rollups.NAME}).one()
+    return TileState(row.seq, row.layers, row.rolled_up)
+
+
+def etag(caller: Caller, layer: str, tile: Tile, args: dict[str, Any],
+         state: TileState) -> str:
     """A validator that changes when anything the tile shows may have changed.
 
     It hashes the layer, tile and filters, the caller's scope, the newest ``change_seq``
     (stamped on every record write), the active grid layer versions, and for layers that
     depend on the clock, the current ``TILES_MAX_AGE`` period.
     """
-    state = db.session.execute(text("""
-        SELECT (SELECT max(change_seq) FROM record) AS seq,
-               (SELECT string_agg(id || ':' || coalesce(active_version_id, 0), ',' ORDER BY id)
-                FROM grid_layer) AS layers
-    """)).one()
     max_age = current_app.config.get("TILES_MAX_AGE", 30)
     clock = int(time.time() // max(max_age, 1)) if layer in CLOCKED else None
     key = json.dumps([

@@ -129,6 +129,8 @@ def test_incident_traffic_light_green_yellow_red_in_sql(signed_in, inside_points
     db.execute("UPDATE record SET due_at = now() + interval '5 minutes' WHERE id = %s", (rid,))
     db.execute("UPDATE record_version SET created_at = now() - interval '60 minutes' "
                "WHERE record_id = %s", (rid,))
+    # history only changes with a write, which stamps change_seq (the rollups follow it)
+    db.execute("UPDATE record SET change_seq = nextval('change_seq') WHERE id = %s", (rid,))
     assert light() == "yellow"
     db.execute("UPDATE record SET due_at = now() - interval '1 minute' WHERE id = %s", (rid,))
     assert light() == "red"

@@ -154,6 +154,10 @@ class Record(db.Model):
               postgresql_where=text("entity = 'inspection' AND NOT deleted")),
         Index("ix_record_incident_grid_status", "grid_code", "status",
               postgresql_where=text("entity = 'incident' AND NOT deleted")),
+        # Incident tiles (migration 0005): incidents are a few percent of the records in
+        # a tile, and ANDing the full spatial index with an entity index cost 28 ms.
+        Index("ix_record_incident_geom", "geom", postgresql_using="gist",
+              postgresql_where=text("entity = 'incident' AND NOT deleted")),
     )
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     entity: Mapped[str] = mapped_column(String(16))

@@ -1,4 +1,4 @@
-"""Inspection rollups for statistics and low-zoom tiles, folded in from ``change_seq``.
+"""Rollups for statistics and tiles, folded in from ``change_seq``.
 
 Statistics and map tiles of a district with a million inspections cannot scan them on
 every request. Three tables hold live (not deleted) inspections counted per key:
@@ -11,6 +11,10 @@ every request. Three tables hold live (not deleted) inspections counted per key:
   points. ``grid_id`` and ``created_by`` are in the key so that the very scope filter of
   raw records (:func:`server.scope.record_filter`) applies to rollup rows;
 - ``cell_activity``: the same summed over all days, for tiles without a date filter.
+
+and one row per live incident in ``incident_rollup`` (see :func:`_incident_upsert`): its
+stage history reduced to what statistics and traffic lights need, so that neither walks
+``record_version`` per request.
 
 Days are calendar days in ``CONSOLE_TIMEZONE`` of ``created_at`` (server arrival), as in
 statistics. ``''`` and ``0`` stand for a NULL grid code and grid id.

@@ -1,4 +1,5 @@
-"""rollups: per-incident stage summary for statistics and incident tiles
+"""rollups: per-incident stage summary for statistics and incident tiles, and a spatial
+index of live incidents
 
 Revision ID: 0005
 Revises: 0004
@@ -36,9 +37,12 @@ def upgrade():
     )
     op.create_index('ix_incident_rollup_grid_created', 'incident_rollup',
                     ['grid_code', 'created_at'])
+    op.execute("CREATE INDEX ix_record_incident_geom ON record USING gist (geom) "
+               "WHERE entity = 'incident' AND NOT deleted")
     op.execute("DELETE FROM rollup_state WHERE name = 'activity'")
 
 
 def downgrade():
+    op.execute("DROP INDEX ix_record_incident_geom")
     op.drop_index('ix_incident_rollup_grid_created', table_name='incident_rollup')
     op.drop_table('incident_rollup')

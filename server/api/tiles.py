@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Response, current_app, request
 
 from server.api.blueprint import Blueprint
+from server.api.fastgzip import gzip_fast
 from server.auth import current_caller, login_required
 from server.console_schemas import TileArgs
 from server.services import tiles as service
@@ -50,7 +51,7 @@ def tile(args, layer: str, z: str, x: str, y: str):
     if tag in _if_none_match():
         return Response(status=304, headers=headers)
     body = service.render(caller, layer, t, args, state)
-    return Response(body, status=200, mimetype=MVT, headers=headers)
+    return gzip_fast(body, MVT, headers=headers)
 
 
 def _if_none_match() -> set[str]:

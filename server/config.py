@@ -18,17 +18,23 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+DEFAULT_PG_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
+
+
 def load_config() -> dict[str, Any]:
     """Read settings from the environment (PROTOCOL "Configuration and CLI")."""
     return {
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridpatrol"
         ),
-        # Every statement here is short (a tile, a page, a push): PostgreSQL's JIT, which
-        # the planner picks for tiles over tens of thousands of rows, spent 50 ms compiling
-        # a 10 ms tile and 2.4 s on a 0.2 s statistics query. PG_OPTIONS="" restores it.
+        # Every statement here is short (a tile, a page, a push) and many run at once.
+        # PostgreSQL's JIT, which the planner picks for tiles over tens of thousands of
+        # rows, spent 50 ms compiling a 10 ms tile and 2.4 s on a 0.2 s statistics query;
+        # parallel workers made a zoom-16 tile 35 ms instead of 19 (ST_AsMVT's partial
+        # states are merged at the end) and the full rollup rebuild slower too.
+        # PG_OPTIONS="" keeps the server's defaults.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {
-            "options": os.environ.get("PG_OPTIONS", "-c jit=off")}},
+            "options": os.environ.get("PG_OPTIONS", DEFAULT_PG_OPTIONS)}},
         # A random key per process would log everyone out on restart; it is only the
         # fallback for a developer's first run, and README says to set it.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),

@@ -170,8 +170,9 @@ def load_records(conn, records: int, incidents: int, days: int, user_id: int) ->
                (ARRAY['reported', 'accepted', 'filed', 'dispatched', 'handled', 'verified',
                       'closed', 'closed', 'closed', 'self_handled'])[1 + floor(random() * 10)::int]
                    AS status
-        FROM generate_series(1, {incidents}) AS i
-        JOIN gx ON gx.rn = 1 + floor(random() * {n})::int
+        FROM (SELECT 1 + floor(random() * {n})::int AS gi
+              FROM generate_series(1, {incidents})) AS s
+        JOIN gx ON gx.rn = s.gi
     """)
     conn.execute(f"""
         INSERT INTO record (id, entity, version, data, geom, grid_id, grid_code, match, due_at,

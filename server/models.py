@@ -146,8 +146,9 @@ class Record(db.Model):
         Index("ix_record_entity_kind", "entity", "kind"),
         Index("ix_record_entity_status", "entity", "status"),
         # Tiles, desk and statistics (migration 0002).
-        Index("ix_record_track", "track", postgresql_using="gist",
-              postgresql_where=text("track IS NOT NULL")),
+        Index("ix_record_patrol_track", "track", postgresql_using="gist",
+              postgresql_where=text("track IS NOT NULL AND entity = 'inspection' "
+                                    "AND kind = 'patrol' AND NOT deleted")),
         Index("ix_record_insp_grid_time", "grid_code", "created_at", postgresql_include=["kind"],
               postgresql_where=text("entity = 'inspection' AND NOT deleted")),
         Index("ix_record_insp_time", "created_at", postgresql_include=["grid_code", "kind"],

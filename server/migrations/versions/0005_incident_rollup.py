@@ -1,5 +1,5 @@
-"""rollups: per-incident stage summary for statistics and incident tiles, and a spatial
-index of live incidents
+"""rollups: per-incident stage summary for statistics and incident tiles; spatial
+indexes of live incidents and of patrol tracks
 
 Revision ID: 0005
 Revises: 0004
@@ -39,10 +39,19 @@ def upgrade():
                     ['grid_code', 'created_at'])
     op.execute("CREATE INDEX ix_record_incident_geom ON record USING gist (geom) "
                "WHERE entity = 'incident' AND NOT deleted")
+    # The tracks layer's whole condition, so the planner needs no second index (0002 had
+    # track IS NOT NULL only, and ANDed it with the 400,000-row (entity, kind) bitmap).
+    op.execute("CREATE INDEX ix_record_patrol_track ON record USING gist (track) "
+               "WHERE track IS NOT NULL AND entity = 'inspection' AND kind = 'patrol' "
+               "AND NOT deleted")
+    op.execute("DROP INDEX ix_record_track")
     op.execute("DELETE FROM rollup_state WHERE name = 'activity'")
 
 
 def downgrade():
+    op.execute("CREATE INDEX ix_record_track ON record USING gist (track) "
+               "WHERE track IS NOT NULL")
+    op.execute("DROP INDEX ix_record_patrol_track")
     op.execute("DROP INDEX ix_record_incident_geom")
     op.drop_index('ix_incident_rollup_grid_created', table_name='incident_rollup')
     op.drop_table('incident_rollup')

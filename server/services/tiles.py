@@ -18,7 +18,7 @@ points: a zoom-12 tile of a whole district reads a few thousand rollup rows. The
 carry grid, creator and day, so scope, street/community, kind and date filters apply as on
 raw records (at zoom 13 a heat cell is 1/32 of the tile, the cell size). At zooms 14–15,
 a tile that would carry more than ``TILES_MAX_POINTS`` raw points gets one cluster per
-zoom-18 cell instead. Department users (whose scope is per record) get the raw queries.
+zoom-18 cell instead, decided inside the same statement. Department users (whose scope is per record) get the raw queries.
 """
 
 from __future__ import annotations
@@ -218,28 +218,32 @@ def _cell_clusters(caller: Caller, tile: Tile, args: dict[str, Any], layer: str,
     return _mvt(layer, body), params
 
 
-def _cell_count(caller: Caller, tile: Tile, args: dict[str, Any]) -> int:
+def _unless_crowded(caller: Caller, tile: Tile, args: dict[str, Any], layer: str,
+                    raw: tuple[str, dict]) -> tuple[str, dict]:
+    """At zooms 14–15, one statement that serves per-cell clusters instead of ``raw`` when
+    the tile holds more than ``TILES_MAX_POINTS`` of the selected inspections.
+
+    Only the chosen branch runs: PostgreSQL evaluates each scalar subquery (an InitPlan)
+    when its value is first needed.
+    """
+    if not (AGGREGATE_BELOW <= tile.z <= FINE_CLUSTER_UNTIL) or not _rollups_for(caller):
+        return raw
+    clusters, cluster_params = _cell_clusters(caller, tile, args, layer, 5)
     params = _tile_params(tile)
     source, sel = _cells(caller, args, tile, params)
-    return int(db.session.execute(text(f"SELECT coalesce(sum({sel}), 0) {source}"),
-                                  params).scalar_one())
-
-
-def _crowded(caller: Caller, tile: Tile, args: dict[str, Any]) -> bool:
-    """A zoom 14–15 tile holding more raw points than ``TILES_MAX_POINTS``."""
-    if not (AGGREGATE_BELOW <= tile.z <= FINE_CLUSTER_UNTIL) or not _rollups_for(caller):
-        return False
-    limit = current_app.config["TILES_MAX_POINTS"]
-    return _cell_count(caller, tile, args) > limit
+    params["max_points"] = current_app.config["TILES_MAX_POINTS"]
+    sql = (f"SELECT CASE WHEN (SELECT coalesce(sum({sel}), 0) {source}) > :max_points "
+           f"THEN ({clusters}) ELSE ({raw[0]}) END")
+    return sql, {**raw[1], **cluster_params, **params}
 
 
 def inspections_sql(caller: Caller, tile: Tile, args: dict[str, Any],
                     only_kind: str | None = None, layer: str = "inspections") -> tuple[str, dict]:
-    params = _tile_params(tile)
     if only_kind:
         args = {**args, "kind": [only_kind]}
-    if _rollups_for(caller) and (tile.z < AGGREGATE_BELOW or _crowded(caller, tile, args)):
+    if _rollups_for(caller) and tile.z < AGGREGATE_BELOW:
         return _cell_clusters(caller, tile, args, layer, 5)
+    params = _tile_params(tile)
     if tile.z < AGGREGATE_BELOW:
         where = _record_where(caller, args, "inspection", tile, params, 0.0)
         counts = "".join(f", count(*) FILTER (WHERE p.kind = '{k}')::int AS {k}"
@@ -252,7 +256,7 @@ def inspections_sql(caller: Caller, tile: Tile, args: dict[str, Any],
                    p.t, false AS cluster
             FROM ({_points("inspection", where, ", r.id::text AS id, r.kind, r.grid_code, "
                            "extract(epoch FROM r.created_at)::bigint AS t")}) AS p"""
-    return _mvt(layer, body), params
+    return _unless_crowded(caller, tile, args, layer, (_mvt(layer, body), params))
 
 
 # The current stage's start for traffic lights, from the incident rollup: a lookup in
@@ -289,7 +293,7 @@ def incidents_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str
 
 def tracks_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:
     """Patrol tracks as lines from zoom 14; below that, patrol counts per cell."""
-    if tile.z < AGGREGATE_BELOW or _crowded(caller, tile, {**args, "kind": ["patrol"]}):
+    if tile.z < AGGREGATE_BELOW:
         return inspections_sql(caller, tile, args, only_kind="patrol", layer="tracks")
     params = _tile_params(tile)
     # kind as a literal, not a parameter: the condition then matches the partial index
@@ -305,7 +309,8 @@ def tracks_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, d
                extract(epoch FROM r.created_at)::bigint AS t
         FROM record r LEFT JOIN grid g ON g.id = r.grid_id
         WHERE r.track IS NOT NULL AND r.kind = 'patrol' AND {where}"""
-    return _mvt("tracks", body), params
+    return _unless_crowded(caller, tile, {**args, "kind": ["patrol"]}, "tracks",
+                           (_mvt("tracks", body), params))
 
 
 def heat_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, dict]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 GRID = "320105001001004"
 
 
@@ -56,6 +58,27 @@ def test_malformed_bodies_are_400_json(signed_in):
     r = dev.post("/api/v1/sync/push", json={"device_id": dev.device_id, "ops": [42, None]})
     assert r.status_code == 200
     assert [x["status"] for x in r.json["results"]] == ["rejected", "rejected"]
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    (b'{"device_id": "d", "ops": [', "unexpected end of data"),
+    (b'{"device_id": "d", "ops": [NaN]}', "unexpected character"),
+    (b'{"device_id": "d", "ops": [1e999]}', "infinity"),
+    (b'{"device_id": "\\ud800", "ops": []}', "surrogate"),
+    (b'{"device_id": "\xff\xfe", "ops": []}', "UTF-8"),
+    (b"[" * 5000 + b"]" * 5000, "depth limit"),
+    (b"   ", "empty"),
+])
+def test_json_syntax_errors_are_400_and_say_what(signed_in, db, body, says):
+    """Bodies are parsed strictly (orjson): what is wrong, and where, is in the message;
+    nothing is written."""
+    dev = signed_in()
+    before = db.execute("SELECT count(*) FROM op_log").fetchone()[0]
+    r = dev.post("/api/v1/sync/push", data=body, content_type="application/json")
+    assert r.status_code == 400, r.json
+    assert r.json["error"]["code"] == "bad_request"
+    assert says.lower() in r.json["error"]["message"].lower(), r.json["error"]["message"]
+    assert db.execute("SELECT count(*) FROM op_log").fetchone()[0] == before
 
 
 def test_missing_or_invalid_token_is_401(client):

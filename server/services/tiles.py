@@ -18,7 +18,8 @@ points: a zoom-12 tile of a whole district reads a few thousand rollup rows. The
 carry grid, creator and day, so scope, street/community, kind and date filters apply as on
 raw records (at zoom 13 a heat cell is 1/32 of the tile, the cell size). At zooms 14–15,
 a tile that would carry more than ``TILES_MAX_POINTS`` raw points gets one cluster per
-zoom-18 cell instead, decided inside the same statement. Department users (whose scope is per record) get the raw queries.
+zoom-18 cell instead, decided inside the same statement. Department users (whose scope
+is per record) get the raw queries.
 """
 
 from __future__ import annotations

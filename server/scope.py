@@ -70,6 +70,24 @@ def record_filter(caller: Caller, r: str = "r", g: str = "g") -> tuple[str, dict
     return f"({AREA_SQL.format(g=g)} OR {r}.created_by = :me)", params
 
 
+def area_filter(args: dict[str, Any], params: dict[str, Any], g: str = "g") -> list[str]:
+    """SQL conditions on a ``grid`` alias for the ``street`` and ``community`` query
+    filters that are set in ``args``; their values are added to ``params``.
+
+    Examples
+    --------
+    >>> params = {}
+    >>> area_filter({"street": "320105001", "community": None}, params), params
+    (['g.street_code = :street'], {'street': '320105001'})
+    """
+    parts = []
+    for key in ("street", "community"):
+        if args.get(key):
+            parts.append(f"{g}.{key}_code = :{key}")
+            params[key] = args[key]
+    return parts
+
+
 class CallerAuthority:
     """The caller's rights over records in one push (PROTOCOL rule 10)."""
 

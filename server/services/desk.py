@@ -22,7 +22,7 @@ from sqlalchemy import text
 from server.auth import Caller
 from server.errors import ApiError
 from server.extensions import db
-from server.scope import CallerAuthority, grid_places, record_filter
+from server.scope import CallerAuthority, area_filter, grid_places, record_filter
 from server.services.push import apply_direct
 from server.services.records import record_json
 from sync.incident import TRANSITIONS, Actor, check_transition, next_statuses
@@ -95,12 +95,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime | None, str]:
 
 def _filters(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     where, params = record_filter(caller)
-    sql = f"r.entity = 'incident' AND NOT r.deleted AND {where}"
-    for key, column in (("street", "g.street_code"), ("community", "g.community_code"),
-                        ("grid", "r.grid_code")):
-        if args.get(key):
-            sql += f" AND {column} = :{key}"
-            params[key] = args[key]
+    sql = " AND ".join(["r.entity = 'incident' AND NOT r.deleted", where,
+                        *area_filter(args, params)])
+    if args.get("grid"):
+        sql += " AND r.grid_code = :grid"
+        params["grid"] = args["grid"]
     if args.get("department"):
         sql += " AND r.data->>'department' = :department"
         params["department"] = args["department"]

@@ -38,7 +38,7 @@ from sqlalchemy import text
 from server.auth import Caller
 from server.errors import ApiError
 from server.extensions import db
-from server.scope import grid_filter
+from server.scope import area_filter, grid_filter
 from server.services import rollups
 from server.services.desk import console_tz, today, window
 
@@ -78,10 +78,7 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
     assert t0 is not None and t1 is not None
     scope, params = grid_filter(caller)
     where = [scope]
-    for key, col in (("street", "g.street_code"), ("community", "g.community_code")):
-        if args.get(key):
-            where.append(f"{col} = :{key}")
-            params[key] = args[key]
+    where += area_filter(args, params)
     ref = min(t1, datetime.now(t1.tzinfo))
     days = (last - first).days + 1
     params.update(t0=t0, t1=t1, ref=ref, first=first, last=last,

@@ -39,7 +39,7 @@ from server.auth import Caller
 from server.errors import ApiError
 from server.extensions import db
 from server.models import CELL_ZOOM
-from server.scope import grid_filter, record_filter
+from server.scope import area_filter, grid_filter, record_filter
 from server.services import rollups
 from server.services.desk import light_sql, today, window
 from sync.records import INSPECTION_KINDS
@@ -127,10 +127,7 @@ def _record_where(caller: Caller, args: dict[str, Any], entity: str, tile: Tile,
     if t1:
         parts.append("r.created_at < :t1")
         params["t1"] = t1
-    for key, col in (("street", "g.street_code"), ("community", "g.community_code")):
-        if args.get(key):
-            parts.append(f"{col} = :{key}")
-            params[key] = args[key]
+    parts += area_filter(args, params)
     if entity == "inspection" and args.get("kind"):
         parts.append("r.kind = ANY(:kinds)")
         params["kinds"] = list(args["kind"])
@@ -188,10 +185,7 @@ def _cells(caller: Caller, args: dict[str, Any], tile: Tile,
     if last:
         parts.append("r.day <= :d1")
         params["d1"] = last
-    for key, col in (("street", "g.street_code"), ("community", "g.community_code")):
-        if args.get(key):
-            parts.append(f"{col} = :{key}")
-            params[key] = args[key]
+    parts += area_filter(args, params)
     kinds = [k for k in INSPECTION_KINDS if k in (args.get("kind") or ())]
     sel = " + ".join(f"r.n_{k}" for k in kinds) if args.get("kind") else "r.n"
     parts.append(f"({sel or '0'}) > 0")
@@ -397,10 +391,7 @@ def grids_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, di
     params.update(scope_params)
     params.update(rf_params)
     where = [_envelope(tile, params, BUFFER / EXTENT, "g.geom"), scope]
-    for key, col in (("street", "g.street_code"), ("community", "g.community_code")):
-        if args.get(key):
-            where.append(f"{col} = :{key}")
-            params[key] = args[key]
+    where += area_filter(args, params)
     measure = args.get("measure") or "coverage"
     if measure in ("coverage", "days_since_visit") and _rollups_for(caller):
         # The grid is in scope, so every inspection in it is (record_filter ⊇ grid_filter).

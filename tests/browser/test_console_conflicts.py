@@ -2,7 +2,7 @@
 import uuid
 
 from tests.browser.test_console_helpers import console_page
-from tests.browser.test_pwa_helpers import Device, inside_point
+from tests.browser.test_pwa_helpers import Device, geo_point, inside_point
 
 GRID = "320105001002006"
 STREET = "320105001"
@@ -17,7 +17,7 @@ def test_household_clash_resolved_per_field(live_server, new_context, db, make_u
     a, b = Device(live_server.url, a_user), Device(live_server.url, b_user)
     hh, res = a.push("household", "create", {
         "address": f"原址路1号 {tag}", "head_name": "王大爷", "phone": "13800000000", "note": "原备注",
-        "location": {"type": "Point", "coordinates": [p["lon"], p["lat"]]}})
+        "location": geo_point(p)})
     assert res["status"] == "applied"
     # Both edit version 1 offline; B arrives second, so B's values are stored and the clash is kept.
     _, ra = a.push("household", "update", {"address": f"甲改路2号 {tag}", "head_name": "<b>王甲</b>",

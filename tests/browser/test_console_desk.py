@@ -10,7 +10,7 @@ from tests.browser.test_console_helpers import (
     desk_row,
     record_row,
 )
-from tests.browser.test_pwa_helpers import Device, inside_point
+from tests.browser.test_pwa_helpers import Device, geo_point, inside_point
 
 GRID = "320105001003006"
 STREET = "320105001"
@@ -19,7 +19,7 @@ STREET = "320105001"
 def _incident(dev, title, p):
     rid, res = dev.push("incident", "create", {
         "category": "0303", "title": title, "description": "测试", "urgent": False,
-        "location": {"type": "Point", "coordinates": [p["lon"], p["lat"]]}})
+        "location": geo_point(p)})
     assert res["status"] == "applied", res
     return rid
 

@@ -2,7 +2,7 @@
 import uuid
 
 from tests.browser.test_console_helpers import console_page, desk_open, desk_queue
-from tests.browser.test_pwa_helpers import Device, inside_point
+from tests.browser.test_pwa_helpers import Device, geo_point, inside_point
 
 GRID = "320105001003006"
 STREET = "320105001"
@@ -17,7 +17,7 @@ def test_department_asks_supervisor_approves_and_the_deadline_moves(live_server,
     p = inside_point(GRID)
     rid, res = Device(live_server.url, pat).push("incident", "create", {
         "title": f"延时 {tag}", "category": "0303", "urgent": False,
-        "location": {"type": "Point", "coordinates": [p["lon"], p["lat"]]}})
+        "location": geo_point(p)})
     boss = Device(live_server.url, sup)
     version = res["version"]
     for status in ("accepted", "filed", "dispatched"):

@@ -18,10 +18,9 @@ from tests.browser.test_console_helpers import (
     status_history,
 )
 from tests.browser.test_pwa_helpers import (
+    field_page,
     go_offline_and_reload,
     inside_point,
-    login_field,
-    set_position,
     wait_eval,
     wait_location,
     wait_outbox,
@@ -46,9 +45,7 @@ def test_whole_loop_report_dispatch_handle_verify_close(live_server, new_context
     # 1. The patroller reports offline, then syncs.
     p = inside_point(GRID)
     fctx = new_context(viewport={"width": 360, "height": 780})
-    field = fctx.new_page()
-    set_position(fctx, p)
-    login_field(field, pat)
+    field = field_page(fctx, pat, p)
     wait_pulled(field, "grids", 1)
     go_offline_and_reload(fctx, field)
     field.get_by_test_id("duty-report").click()

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.browser.test_console_helpers import console_page
-from tests.browser.test_pwa_helpers import Device, inside_point
+from tests.browser.test_pwa_helpers import Device, geo_point, inside_point
 
 GRID = "320105001005004"
 STREET = "320105001"
@@ -40,7 +40,7 @@ def test_map_layers_filters_and_incident_popup(live_server, new_context, db, mak
     assert r.status_code in (200, 201), r.text
     rid, res = dev.push("incident", "create", {
         "category": "0303", "title": f"{XSS} {tag}", "description": f"描述 {tag}", "urgent": True,
-        "photos": [sha], "location": {"type": "Point", "coordinates": [p["lon"], p["lat"]]}})
+        "photos": [sha], "location": geo_point(p)})
     assert res["status"] == "applied", res
     visit_id, res = dev.push("inspection", "create", {
         "kind": "visit", "occurred_at": NOW, "note": f"走访 {tag}",

@@ -4,7 +4,7 @@ import uuid
 import zipfile
 
 from tests.browser.test_console_helpers import console_page
-from tests.browser.test_pwa_helpers import Device, inside_point
+from tests.browser.test_pwa_helpers import Device, geo_point, inside_point
 
 GRID = "320105001004009"
 STREET = "320105001"
@@ -16,7 +16,7 @@ def test_stats_table_charts_and_exports(live_server, new_context, db, make_user)
     pat = make_user(f"st_pat_{tag}", "patroller", grids=(GRID,))
     sup = make_user(f"st_sup_{tag}", "supervisor", areas=(STREET,))
     p = inside_point(GRID)
-    pt = {"type": "Point", "coordinates": [p["lon"], p["lat"]]}
+    pt = geo_point(p)
     dev = Device(live_server.url, pat)
     for kind, extra in (("patrol", {"track": {"type": "LineString", "coordinates": [[p["lon"], p["lat"]], [p["lon"] + 0.0003, p["lat"]]]},
                                     "started_at": NOW, "ended_at": NOW}),

@@ -5,9 +5,9 @@ import requests
 
 from tests.browser.test_pwa_helpers import (
     Device,
+    field_page,
     go_offline_and_reload,
     inside_points,
-    login_field,
     outbox_count,
     set_position,
     wait_location,
@@ -31,9 +31,7 @@ def test_five_duties_offline_then_synced(live_server, new_context, db, make_user
     assert res["status"] == "applied", res
 
     ctx = new_context(viewport={"width": 360, "height": 780})
-    page = ctx.new_page()
-    set_position(ctx, here)
-    login_field(page, user)
+    page = field_page(ctx, user, here)
     wait_pulled(page, "households", 1)
     wait_pulled(page, "grids", 1)
     go_offline_and_reload(ctx, page)

@@ -34,6 +34,21 @@ def login_field(page, username):
     page.wait_for_function("document.body.dataset.sw === 'ready'", timeout=30000)
 
 
+def field_page(ctx, username, point=None):
+    """A new page of ``ctx`` with the field app signed in as ``username``, the device
+    standing at ``point`` (from the truth file) if one is given."""
+    page = ctx.new_page()
+    if point is not None:
+        set_position(ctx, point)
+    login_field(page, username)
+    return page
+
+
+def geo_point(point):
+    """A truth-file point as a GeoJSON Point."""
+    return {"type": "Point", "coordinates": [point["lon"], point["lat"]]}
+
+
 def go_offline_and_reload(ctx, page):
     ctx.set_offline(True)
     page.reload()

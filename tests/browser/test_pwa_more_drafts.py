@@ -10,10 +10,9 @@ import contextlib
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.test_pwa_helpers import (
+    field_page,
     go_offline_and_reload,
     inside_point,
-    login_field,
-    set_position,
     wait_eval,
     wait_location,
     wait_synced,
@@ -39,9 +38,7 @@ def test_report_draft_survives_reload_and_crash(live_server, new_context, db, ma
     user = make_user(None, "patroller", grids=(GRID,))
     here = inside_point(GRID)
     ctx = new_context()
-    page = ctx.new_page()
-    set_position(ctx, here)
-    login_field(page, user)
+    page = field_page(ctx, user, here)
     photo = photo_file(page, tmp_path / "draft.jpg", hue=120)
     go_offline_and_reload(ctx, page)
 

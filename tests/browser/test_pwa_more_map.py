@@ -13,9 +13,8 @@ from geo.datum import from_wgs84, to_wgs84
 from tests.browser.test_pwa_helpers import (
     POINTS,
     Device,
+    field_page,
     inside_point,
-    login_field,
-    set_position,
     wait_eval,
     wait_location,
     wait_pulled,
@@ -54,9 +53,7 @@ def test_map_screen_grids_position_and_grid_name(live_server, new_context, db, m
     here = inside_point(GRID)
     name = grid_name(db, GRID)
     ctx = new_context(viewport={"width": 360, "height": 780})
-    page = ctx.new_page()
-    set_position(ctx, here)
-    login_field(page, user)
+    page = field_page(ctx, user, here)
     wait_pulled(page, "grids", 2)
 
     for offline in (False, True):
@@ -95,9 +92,7 @@ def test_map_screen_without_webgl_falls_back(live_server, new_context, db, make_
     here = inside_point(GRID)
     ctx = new_context()
     ctx.add_init_script(NO_WEBGL)
-    page = ctx.new_page()
-    set_position(ctx, here)
-    login_field(page, user)
+    page = field_page(ctx, user, here)
     wait_pulled(page, "grids", 1)
     page.get_by_test_id("nav-map").click()
     assert wait_map_settled(page, "map-status") == "failed"
@@ -156,9 +151,7 @@ def test_picker_on_gcj02_basemap(gcj_server, new_context, db, make_user):
     pushed = []
     ctx.on("request", lambda r: pushed.extend(r.post_data_json["ops"])
            if r.method == "POST" and r.url.endswith("/sync/push") else None)
-    page = ctx.new_page()
-    set_position(ctx, here)
-    login_field(page, user)
+    page = field_page(ctx, user, here)
     wait_pulled(page, "grids", len({target["expect"], here_grid}))
     wait_eval(page, "window.gridpatrol.db.kv.get('meta').then(r => r && r.value.basemap_datum === 'gcj02')")
 

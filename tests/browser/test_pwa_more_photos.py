@@ -10,10 +10,9 @@ import hashlib
 import requests
 
 from tests.browser.test_pwa_helpers import (
+    field_page,
     go_offline_and_reload,
     inside_point,
-    login_field,
-    set_position,
     wait_eval,
     wait_location,
     wait_synced,
@@ -27,9 +26,7 @@ def test_handle_before_and_after_photos(live_server, new_context, db, make_user,
     user = make_user(None, "patroller", grids=(GRID,))
     here = inside_point(GRID)
     ctx = new_context()
-    page = ctx.new_page()
-    set_position(ctx, here)
-    login_field(page, user)
+    page = field_page(ctx, user, here)
     before_file = photo_file(page, tmp_path / "before.jpg", hue=10)
     after_file = photo_file(page, tmp_path / "after.jpg", hue=200)
 

@@ -8,10 +8,9 @@ import requests
 
 from tests.browser.test_pwa_helpers import (
     PASSWORD,
+    field_page,
     go_offline_and_reload,
     inside_point,
-    login_field,
-    set_position,
     wait_location,
     wait_pulled,
     wait_synced,
@@ -49,9 +48,7 @@ def test_reporter_sees_status_as_supervisors_act(live_server, new_context, db, m
     sup = make_user(None, "supervisor", areas=(STREET,))
     here = inside_point(GRID)
     ctx = new_context(viewport={"width": 360, "height": 780})
-    page = ctx.new_page()
-    set_position(ctx, here)
-    login_field(page, pat)
+    page = field_page(ctx, pat, here)
     wait_pulled(page, "grids", 1)
 
     go_offline_and_reload(ctx, page)

@@ -9,10 +9,9 @@ the queued work then syncs.
 import pytest
 
 from tests.browser.test_pwa_helpers import (
+    field_page,
     inside_point,
-    login_field,
     outbox_count,
-    set_position,
     wait_eval,
     wait_location,
     wait_outbox,
@@ -51,9 +50,7 @@ def test_update_keeps_outbox_and_draft(update_server, own_dist, new_context, db,
     user = make_user(None, "patroller", grids=(GRID,))
     here = inside_point(GRID)
     ctx = new_context(base_url=update_server.url)
-    page = ctx.new_page()
-    set_position(ctx, here)
-    login_field(page, user)
+    page = field_page(ctx, user, here)
     assert page.evaluate("document.querySelector('meta[name=gp-build]')") is None
 
     # Offline: two reports queued and a third left half filled.

@@ -2,9 +2,9 @@
 import time
 
 from tests.browser.test_pwa_helpers import (
+    field_page,
     go_offline_and_reload,
     inside_point,
-    login_field,
     set_position,
     wait_synced,
 )
@@ -28,9 +28,7 @@ def test_track_survives_closing_the_page(live_server, new_context, db, make_user
     here = inside_point(GRID)
     walk = [{"lat": here["lat"] + i * 0.00008, "lon": here["lon"] + i * 0.00003} for i in range(5)]
     ctx = new_context()
-    page = ctx.new_page()
-    set_position(ctx, walk[0])
-    login_field(page, user)
+    page = field_page(ctx, user, walk[0])
     go_offline_and_reload(ctx, page)
 
     page.get_by_test_id("duty-patrol").click()

@@ -1,6 +1,7 @@
 """A rejected op shows its reason and can be fixed and resent; a household conflict shows on both devices."""
 from tests.browser.test_pwa_helpers import (
     Device,
+    geo_point,
     go_offline_and_reload,
     inside_point,
     login_field,
@@ -59,7 +60,7 @@ def test_household_conflict_shows_on_both_devices(live_server, new_context, db, 
     p = inside_point(GRID)
     hh_id, res = Device(live_server.url, a_user).push("household", "create", {
         "address": "冲突路8号", "head_name": "李阿姨", "phone": "13700000000",
-        "location": {"type": "Point", "coordinates": [p["lon"], p["lat"]]}})
+        "location": geo_point(p)})
     assert res["status"] == "applied"
 
     pages = []

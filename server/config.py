@@ -33,8 +33,11 @@ def load_config() -> dict[str, Any]:
         # parallel workers made a zoom-16 tile 35 ms instead of 19 (ST_AsMVT's partial
         # states are merged at the end) and the full rollup rebuild slower too.
         # PG_OPTIONS="" keeps the server's defaults.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {
+        # No pool_pre_ping: server.dbconn.watch_pool checks connections on checkout
+        # without a round trip, and pings those idle for longer than this.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {
             "options": os.environ.get("PG_OPTIONS", DEFAULT_PG_OPTIONS)}},
+        "DB_PING_IDLE_SECONDS": _float("DB_PING_IDLE_SECONDS", 30.0),
         # A random key per process would log everyone out on restart; it is only the
         # fallback for a developer's first run, and README says to set it.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 STATUS_CODES = {
@@ -12,6 +13,20 @@ STATUS_CODES = {
     405: "method_not_allowed", 409: "conflict", 413: "too_large",
     415: "unsupported_media_type", 422: "validation", 429: "too_many_requests",
 }
+
+# SQLSTATEs after which the same request may well succeed a moment later: the request
+# was rolled back whole, so the client retries it (the PWA's outbox does on any 5xx).
+BUSY_SQLSTATES = {
+    "40001": "a concurrent change got in the way",  # serialization_failure
+    "40P01": "a concurrent change got in the way",  # deadlock_detected
+    "55P03": "a row is locked by another request",  # lock_not_available
+    "57014": "the database took too long",  # query_canceled (statement_timeout)
+    "53300": "the database has too many connections",  # too_many_connections
+    "57P01": "the database was shut down",  # admin_shutdown (pg_terminate_backend too)
+    "57P02": "the database crashed",  # crash_shutdown
+    "57P03": "the database is starting up or shutting down",  # cannot_connect_now
+}
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -56,6 +71,29 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):
         app.logger.exception("unhandled error")
         return jsonify(error_body("internal", "internal server error")), 500
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError):
+        reason = database_retry_reason(exc)
+        if reason is None:
+            return _unexpected(exc)
+        app.logger.warning("database unavailable: %s", exc.orig)
+        body = error_body("database_unavailable", f"{reason}; the request did not complete, try again")
+        return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def database_retry_reason(exc: DBAPIError) -> str | None:
+    """Why a database error is worth retrying (the connection was lost, or the server was
+    busy), or None for an error that retrying would only repeat (a bug: 500)."""
+    if exc.connection_invalidated:
+        return "the connection to the database was lost"
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in BUSY_SQLSTATES:
+        return BUSY_SQLSTATES[sqlstate]
+    # Class 08 is connection_exception; a failed connect has no SQLSTATE at all.
+    if isinstance(exc, OperationalError) and (sqlstate is None or sqlstate.startswith("08")):
+        return "the database cannot be reached"
+    return None
 
 
 def _is_syntax_error(details: Any) -> bool:

@@ -25,6 +25,10 @@ compress = Compress()
 
 def init_app(app: Flask) -> None:
     db.init_app(app)
+    from server.dbconn import watch_pool
+
+    with app.app_context():  # builds the engine object; nothing connects yet
+        watch_pool(db.engine, app.config["DB_PING_IDLE_SECONDS"])
     compress.init_app(app)
     migrate.init_app(app, db)
     api.init_app(app)

@@ -5,6 +5,7 @@ Benchmarks print figures; they never assert on time.
 
 from __future__ import annotations
 
+import http.client
 import os
 import platform
 import secrets
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -96,3 +98,33 @@ def sign_in(base: str, username: str, device: str) -> requests.Session:
     r.raise_for_status()
     session.headers["Authorization"] = "Bearer " + r.json()["token"]
     return session
+
+
+class KeepAlive:
+    """GET over one persistent HTTP/1.1 connection, the body left as sent (gzip).
+
+    What a benchmark of an endpoint should time: ``requests`` adds 1–2 ms of its own
+    Python per call, more than a light map tile costs the server, and decompressing is
+    the client's work too.
+    """
+
+    def __init__(self, base: str, token: str) -> None:
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
+        self.conn = http.client.HTTPConnection(self.host, self.port)
+
+    def get(self, path: str, params: dict | None = None) -> tuple[int, bytes]:
+        target = path + ("?" + urlencode(params) if params else "")
+        for attempt in (1, 2):
+            try:
+                self.conn.request("GET", target, headers=self.headers)
+                response = self.conn.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionError):
+                # gunicorn closes a connection idle for its keep-alive timeout (2 s).
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(self.host, self.port)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")

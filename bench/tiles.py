@@ -8,7 +8,8 @@ command), loads ``--records`` inspections (a mix of the five duties; patrols car
 track) and ``--incidents`` incidents with a status history straight in SQL
 (``INSERT … SELECT generate_series``, not the push API), then prints for zooms 12–16:
 
-- tile p50/p95 through the HTTP endpoint (gunicorn, 2 workers × 2 threads, one client);
+- tile p50/p95 through the HTTP endpoint (gunicorn, 2 workers × 2 threads, one client on
+  one keep-alive connection, gzip bodies not decompressed: ``harness.KeepAlive``);
 - the same tiles through the bare ``ST_AsMVT`` statement the endpoint runs (the limit);
 - their ratio, and the statistics query time (HTTP and bare SQL).
 
@@ -43,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     ROOT,
     SERVER,
+    KeepAlive,
     flask,
     gunicorn,
     machine,
@@ -312,12 +314,12 @@ def measure(url: str, layers: list[str], args: argparse.Namespace) -> None:
         grids = conn.execute("SELECT count(*) FROM grid").fetchone()[0]
     print(f"data: {grids:,} grids, {counts[0]:,} inspections, {counts[1]:,} incidents")
     with gunicorn(url) as base:
-        http = sign_in(base, "bench_sup", f"bench-device-{secrets.token_hex(3)}")
-        token = http.headers["Authorization"].split()[1]
-        run(url, base, http, token, bounds, layers, args)
+        session = sign_in(base, "bench_sup", f"bench-device-{secrets.token_hex(3)}")
+        token = session.headers["Authorization"].split()[1]
+        run(url, KeepAlive(base, token), token, bounds, layers, args)
 
 
-def run(url, base, http, token, bounds, layers, args) -> None:
+def run(url: str, http: KeepAlive, token: str, bounds, layers, args) -> None:
     from sqlalchemy import text
 
     os.environ["DATABASE_URL"] = url
@@ -347,10 +349,10 @@ def run(url, base, http, token, bounds, layers, args) -> None:
                         body = conn.execute(text(sql), params).scalar_one()
                         e = time.perf_counter()
                         h0 = time.perf_counter()
-                        r = http.get(f"{base}/api/v1/tiles/{layer}/{t[0]}/{t[1]}/{t[2]}.mvt",
-                                     params=query)
+                        status, _ = http.get(f"/api/v1/tiles/{layer}/{t[0]}/{t[1]}/{t[2]}.mvt",
+                                             query)
                         h1 = time.perf_counter()
-                        r.raise_for_status()
+                        assert status == 200, status
                         if not warm:
                             sql_ms.append((e - s) * 1000)
                             http_ms.append((h1 - h0) * 1000)
@@ -375,9 +377,9 @@ def run(url, base, http, token, bounds, layers, args) -> None:
                     s = time.perf_counter()
                     conn.execute(text(sql), params).all()
                     e = time.perf_counter()
-                    r = http.get(f"{base}/api/v1/stats", params=q)
+                    status, _ = http.get("/api/v1/stats", q)
                     f = time.perf_counter()
-                    r.raise_for_status()
+                    assert status == 200, status
                     if i:
                         s_.append((e - s) * 1000)
                         h.append((f - e) * 1000)

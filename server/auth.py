@@ -55,6 +55,7 @@ class Caller:
     scope_epoch: int
     grids: list[str] = field(default_factory=list)
     areas: list[str] = field(default_factory=list)
+    also: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_admin(self) -> bool:
@@ -96,26 +97,38 @@ def issue_token(user: User, device_id: str) -> tuple[str, datetime]:
     return raw, expires
 
 
-def load_caller(raw_token: str) -> Caller | None:
+def load_caller(raw_token: str, also: str = "", params: dict[str, Any] | None = None
+                ) -> Caller | None:
     """The caller behind a token, with their scope, in one round trip: every API request
-    pays for this, so it is one statement rather than one per table."""
+    pays for this, so it is one statement rather than one per table.
+
+    ``also`` adds columns the view needs anyway (``", (SELECT …) AS name"``), to save it a
+    round trip of its own; they come back in ``Caller.also``.
+    """
     row = db.session.execute(
-        text("""
+        text(f"""
             SELECT u.id, u.username, u.role, u.dept, u.scope_epoch, t.device_id, t.id AS tid,
                    ARRAY(SELECT grid_code FROM user_grid WHERE user_id = u.id
                          ORDER BY grid_code) AS grids,
                    ARRAY(SELECT area_code FROM user_area WHERE user_id = u.id
-                         ORDER BY area_code) AS areas
+                         ORDER BY area_code) AS areas {also}
             FROM token t JOIN app_user u ON u.id = t.user_id JOIN device d ON d.id = t.device_id
             WHERE t.token_hash = :h AND t.revoked_at IS NULL AND t.expires_at > now()
               AND d.revoked_at IS NULL AND u.active
         """),
-        {"h": token_digest(raw_token)},
+        {**(params or {}), "h": token_digest(raw_token)},
     ).one_or_none()
     if row is None:
         return None
+    extra = dict(row._mapping)
+    for name in CALLER_COLUMNS:
+        extra.pop(name)
     return Caller(row.id, row.username, row.role, row.dept, row.device_id, row.tid,
-                  row.scope_epoch, list(row.grids), list(row.areas))
+                  row.scope_epoch, list(row.grids), list(row.areas), extra)
+
+
+CALLER_COLUMNS = ("id", "username", "role", "dept", "scope_epoch", "device_id", "tid",
+                  "grids", "areas")
 
 
 def load_scope(user_id: int) -> tuple[list[str], list[str]]:
@@ -136,13 +149,15 @@ def bearer_token() -> str | None:
     return value.strip()
 
 
-def current_caller() -> Caller:
+def current_caller(also: str = "", params: dict[str, Any] | None = None) -> Caller:
+    """The signed-in caller (401 if none), loaded once per request; ``also`` as in
+    :func:`load_caller`, for the request's first call."""
     caller = g.get("caller")
     if caller is None:
         raw = bearer_token()
         if raw is None:
             raise ApiError(401, "unauthorized", "sign in first: send Authorization: Bearer TOKEN")
-        caller = load_caller(raw)
+        caller = load_caller(raw, also, params)
         if caller is None:
             raise ApiError(401, "invalid_token", "the token is invalid, expired or revoked")
         g.caller = caller

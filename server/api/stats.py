@@ -7,6 +7,7 @@ from flask import Response
 from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.console_schemas import StatsArgs, StatsResponse
+from server.dbconn import read_only
 from server.services import stats as service
 
 PREFIX = ""
@@ -18,6 +19,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @blp.route("/stats", methods=["GET"])
 @blp.arguments(StatsArgs, location="query")
 @blp.response(200, StatsResponse)
+@read_only
 @login_required
 def stats(args):
     """Per grid, community or street over ``from``..``to`` (default the last 7 days).
@@ -43,6 +45,7 @@ def _download(body: bytes, mimetype: str, result: dict, ext: str) -> Response:
 @blp.arguments(StatsArgs, location="query")
 @blp.doc(responses={"200": {"description": "UTF-8 CSV with a BOM, one row per unit + total",
                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
+@read_only
 @login_required
 def stats_csv(args):
     """The same table as ``GET /stats``, as CSV."""
@@ -55,6 +58,7 @@ def stats_csv(args):
 @blp.doc(responses={"200": {"description": "an XLSX workbook with one sheet",
                             "content": {XLSX: {"schema": {"type": "string",
                                                           "format": "binary"}}}}})
+@read_only
 @login_required
 def stats_xlsx(args):
     """The same table as ``GET /stats``, as an Excel workbook."""

@@ -44,6 +44,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import text
 
+from server.dbconn import leave_read_only
 from server.extensions import db
 from server.models import CELL_ZOOM, ROLLUP_KINDS
 from sync.incident import DEFAULT_LIMITS_MIN, RURAL_VERIFY_MIN
@@ -86,6 +87,7 @@ def ensure_fresh(top: int | None = None, last: int | None = None) -> None:
     st = _state()
     if is_fresh(st.top, st.last):
         return
+    leave_read_only()  # the refresh holds its advisory lock until it commits
     refresh()
 
 

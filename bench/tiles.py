@@ -11,7 +11,10 @@ track) and ``--incidents`` incidents with a status history straight in SQL
 - tile p50/p95 through the HTTP endpoint (gunicorn, 2 workers × 2 threads, one client on
   one keep-alive connection, gzip bodies not decompressed: ``harness.KeepAlive``);
 - the same tiles through the bare ``ST_AsMVT`` statement the endpoint runs (the limit);
-- their ratio, and the statistics query time (HTTP and bare SQL).
+- their ratio, and the statistics query time (HTTP and bare SQL);
+- the HTTP floor: an unknown path (a JSON 404 that touches no database) on the same
+  connection after every tile, and the ratio with it taken off, ``(HTTP − floor) / SQL``:
+  what the endpoint adds to the statement besides HTTP itself.
 
 After loading it builds the rollups (``flask rollups refresh --full``) and times an
 incremental refresh of 1,000 changed inspections; ``--url`` upgrades the database and
@@ -325,6 +328,7 @@ def run(url: str, http: KeepAlive, token: str, bounds, layers, args) -> None:
     os.environ["DATABASE_URL"] = url
     from server import create_app
     from server.auth import load_caller
+    from server.dbconn import CUSTOM_PLAN
     from server.extensions import db
     from server.services import stats as stats_service
     from server.services import tiles as tile_service
@@ -339,31 +343,39 @@ def run(url: str, http: KeepAlive, token: str, bounds, layers, args) -> None:
             query = {"grids": {"measure": "coverage"}}.get(layer, {})
             for z in ZOOMS:
                 tiles = tiles_for(z, bounds, args.samples, rng)
-                http_ms, sql_ms, sizes = [], [], []
+                http_ms, sql_ms, sizes, floor_ms = [], [], [], []
                 for rep in range(1 + args.repeat):  # the first pass warms caches
                     warm = rep == 0
                     for t in tiles:
                         tile = tile_service.Tile(*t)
                         sql, params = tile_service.tile_sql(caller, layer, tile, query)
                         s = time.perf_counter()
-                        body = conn.execute(text(sql), params).scalar_one()
+                        # Planned as the endpoint plans it: the same statement, run the same way.
+                        body = conn.execute(text(sql), params,
+                                            execution_options=tile_service.plan_for(tile)
+                                            ).scalar_one()
                         e = time.perf_counter()
                         h0 = time.perf_counter()
                         status, _ = http.get(f"/api/v1/tiles/{layer}/{t[0]}/{t[1]}/{t[2]}.mvt",
                                              query)
                         h1 = time.perf_counter()
                         assert status == 200, status
+                        http.get("/api/v1/no-such-path")
+                        h2 = time.perf_counter()
                         if not warm:
                             sql_ms.append((e - s) * 1000)
                             http_ms.append((h1 - h0) * 1000)
+                            floor_ms.append((h2 - h1) * 1000)
                             sizes.append(len(body))
+                sql50, floor50 = max(statistics.median(sql_ms), 1e-6), statistics.median(floor_ms)
                 row = (layer, z, len(tiles), pct(http_ms, .5), pct(http_ms, .95),
-                       pct(sql_ms, .5), pct(sql_ms, .95),
-                       statistics.median(http_ms) / max(statistics.median(sql_ms), 1e-6),
-                       statistics.median(sizes) / 1024, max(sizes) / 1024)
+                       pct(sql_ms, .5), pct(sql_ms, .95), statistics.median(http_ms) / sql50,
+                       statistics.median(sizes) / 1024, max(sizes) / 1024, floor50,
+                       (statistics.median(http_ms) - floor50) / sql50)
                 rows.append(row)
                 print(f"{layer:<11} z{z}  tiles={row[2]:<3} http p50 {row[3]:6.1f} p95 {row[4]:6.1f}"
                       f" | sql p50 {row[5]:6.1f} p95 {row[6]:6.1f} | ratio {row[7]:4.2f}"
+                      f" | floor {row[10]:4.2f} ratio-floor {row[11]:4.2f}"
                       f" | size p50 {row[8]:6.1f} KiB max {row[9]:6.1f} KiB", flush=True)
         stats_rows = []
         conn.execute(text("SET jit = off"))  # as the statistics endpoint does
@@ -375,7 +387,7 @@ def run(url: str, http: KeepAlive, token: str, bounds, layers, args) -> None:
                 h, s_ = [], []
                 for i in range(6):
                     s = time.perf_counter()
-                    conn.execute(text(sql), params).all()
+                    conn.execute(text(sql), params, execution_options=CUSTOM_PLAN).all()
                     e = time.perf_counter()
                     status, _ = http.get("/api/v1/stats", q)
                     f = time.perf_counter()
@@ -388,11 +400,12 @@ def run(url: str, http: KeepAlive, token: str, bounds, layers, args) -> None:
                       f" | sql p50 {statistics.median(s_):6.1f} ms", flush=True)
         conn.close()
     print("\n| layer | zoom | tiles | HTTP p50 | HTTP p95 | SQL p50 | SQL p95 | HTTP/SQL | "
-          "size p50 | size max |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "floor p50 | (HTTP − floor)/SQL | size p50 | size max |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.1f} ms | {r[4]:.1f} ms | {r[5]:.1f} ms | "
-              f"{r[6]:.1f} ms | {r[7]:.2f}× | {r[8]:.1f} KiB | {r[9]:.1f} KiB |")
+              f"{r[6]:.1f} ms | {r[7]:.2f}× | {r[10]:.1f} ms | {r[11]:.2f}× | {r[8]:.1f} KiB | "
+              f"{r[9]:.1f} KiB |")
     print("\n| statistics | days | HTTP p50 | SQL p50 |\n|---|---|---|---|")
     for r in stats_rows:
         print(f"| level={r[0]} | {r[1]} | {r[2]:.1f} ms | {r[3]:.1f} ms |")

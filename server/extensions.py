@@ -25,10 +25,11 @@ compress = Compress()
 
 def init_app(app: Flask) -> None:
     db.init_app(app)
-    from server.dbconn import watch_pool
+    from server.dbconn import plan_with_values, watch_pool
 
     with app.app_context():  # builds the engine object; nothing connects yet
         watch_pool(db.engine, app.config["DB_PING_IDLE_SECONDS"])
+        plan_with_values(db.engine)
     compress.init_app(app)
     migrate.init_app(app, db)
     api.init_app(app)

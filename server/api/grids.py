@@ -14,6 +14,7 @@ from server.api.blueprint import Blueprint
 from server.api.fastgzip import gzip_fast
 from server.api.params import bbox_filter
 from server.auth import current_caller, login_required
+from server.dbconn import CUSTOM_PLAN
 from server.errors import ApiError
 from server.extensions import db
 from server.schemas import BBoxArgs, MatchResponse, Strict
@@ -91,7 +92,7 @@ def list_grids(args):
             ORDER BY g.code), '[]'::json))::text
         FROM grid g JOIN grid_layer l ON l.active_version_id = g.layer_version_id
         WHERE {where}
-    """), params).scalar_one()
+    """), params, execution_options=CUSTOM_PLAN).scalar_one()
     return _json(body)
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import text
 from server.api.blueprint import Blueprint
 from server.api.params import bbox_filter
 from server.auth import current_caller, login_required
+from server.dbconn import CUSTOM_PLAN
 from server.extensions import db
 from server.schemas import MapArgs
 from server.scope import record_filter
@@ -43,5 +44,5 @@ def inspections(args):
           FROM record r LEFT JOIN grid g ON g.id = r.grid_id JOIN app_user u ON u.id = r.created_by
           WHERE r.entity = 'inspection' AND NOT r.deleted AND r.geom IS NOT NULL AND {where}
           ORDER BY r.created_at DESC LIMIT :limit) AS s(sort, f)
-    """), params).scalar_one()
+    """), params, execution_options=CUSTOM_PLAN).scalar_one()
     return {"type": "FeatureCollection", "features": features}

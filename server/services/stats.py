@@ -36,6 +36,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from server.auth import Caller
+from server.dbconn import CUSTOM_PLAN
 from server.errors import ApiError
 from server.extensions import db
 from server.scope import area_filter, grid_filter
@@ -166,7 +167,7 @@ def statistics(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(403, "forbidden", "statistics are for supervisors and grid workers")
     sql, params, meta = stats_sql(caller, args)
     rollups.ensure_fresh()
-    result = db.session.execute(text(sql), params)
+    result = db.session.execute(text(sql), params, execution_options=CUSTOM_PLAN)
     keys = list(result.keys())
     rows = [_rates(dict(zip(keys, r, strict=True)), meta["days"]) for r in result]
     totals: dict[str, Any] = {"unit": "total", "name": None, "street_code": None,

@@ -36,6 +36,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from server.auth import Caller
+from server.dbconn import CUSTOM_PLAN
 from server.errors import ApiError
 from server.extensions import db
 from server.models import CELL_ZOOM
@@ -425,7 +426,23 @@ def tile_sql(caller: Caller, layer: str, tile: Tile, args: dict[str, Any],
 def render(caller: Caller, layer: str, tile: Tile, args: dict[str, Any],
            state: TileState | None = None) -> bytes:
     sql, params = tile_sql(caller, layer, tile, args, state)
-    return bytes(db.session.execute(text(sql), params).scalar_one())
+    return bytes(db.session.execute(text(sql), params,
+                                    execution_options=plan_for(tile)).scalar_one())
+
+
+def plan_for(tile: Tile) -> dict[str, bool]:
+    """How to plan a tile's statement (see ``server.dbconn``).
+
+    Below ``AGGREGATE_BELOW`` a tile covers several streets, and the rows in it range from
+    none to the whole district centre: a generic plan, which assumes a couple of rows in
+    any box, made a zoom-12 incidents tile 2× slower, so those tiles are planned with their
+    values. Smaller tiles keep their prepared plan: planning one costs 1–4 ms, more than
+    a wrong plan loses there (measured in ``bench/RESULTS.md``).
+
+    >>> plan_for(Tile(12, 3398, 1663)), plan_for(Tile(15, 27185, 13304))
+    ({'custom_plan': True}, {})
+    """
+    return CUSTOM_PLAN if tile.z < AGGREGATE_BELOW else {}
 
 
 # --- caching -----------------------------------------------------------------------------

@@ -109,3 +109,27 @@ def test_a_locked_table_is_a_503_and_the_next_try_succeeds(impatient_app, make_u
         assert "locked" in r.json["error"]["message"] and r.headers["Retry-After"]
         locker.rollback()
     assert sup.get(url).status_code == 200
+
+
+def test_custom_plan_statements_are_never_prepared(app):
+    """psycopg prepares a statement on its fifth run; CUSTOM_PLAN ones must stay unprepared
+    so PostgreSQL plans them with their values (a bbox's row count varies 10,000-fold)."""
+    from sqlalchemy import text
+
+    from server.dbconn import CUSTOM_PLAN
+    from server.extensions import db as sa_db
+
+    planned = "SELECT count(*) FROM grid WHERE code > :c"
+    prepared = "SELECT count(*) FROM grid WHERE code < :c"
+    with app.app_context():
+        conn = sa_db.engine.connect()
+        try:
+            for _ in range(8):
+                conn.execute(text(planned), {"c": "3"}, execution_options=CUSTOM_PLAN).one()
+                conn.execute(text(prepared), {"c": "3"}).one()
+            statements = conn.execute(text(
+                "SELECT statement FROM pg_prepared_statements")).scalars().all()
+        finally:
+            conn.close()
+    assert any("code <" in s for s in statements), statements
+    assert not any("code >" in s for s in statements), statements

@@ -360,8 +360,9 @@ def run(url: str, http: KeepAlive, token: str, bounds, layers, args) -> None:
                                              query)
                         h1 = time.perf_counter()
                         assert status == 200, status
-                        http.get("/api/v1/no-such-path")
+                        floor_status, _ = http.get("/api/v1/no-such-path")
                         h2 = time.perf_counter()
+                        assert floor_status == 404, floor_status
                         if not warm:
                             sql_ms.append((e - s) * 1000)
                             http_ms.append((h1 - h0) * 1000)

@@ -97,6 +97,11 @@ def issue_token(user: User, device_id: str) -> tuple[str, datetime]:
     return raw, expires
 
 
+# What load_caller's statement reads for the Caller itself; anything else is ``also``.
+CALLER_COLUMNS = ("id", "username", "role", "dept", "scope_epoch", "device_id", "tid",
+                  "grids", "areas")
+
+
 def load_caller(raw_token: str, also: str = "", params: dict[str, Any] | None = None
                 ) -> Caller | None:
     """The caller behind a token, with their scope, in one round trip: every API request
@@ -120,15 +125,9 @@ def load_caller(raw_token: str, also: str = "", params: dict[str, Any] | None = 
     ).one_or_none()
     if row is None:
         return None
-    extra = dict(row._mapping)
-    for name in CALLER_COLUMNS:
-        extra.pop(name)
+    extra = {k: v for k, v in row._mapping.items() if k not in CALLER_COLUMNS}
     return Caller(row.id, row.username, row.role, row.dept, row.device_id, row.tid,
                   row.scope_epoch, list(row.grids), list(row.areas), extra)
-
-
-CALLER_COLUMNS = ("id", "username", "role", "dept", "scope_epoch", "device_id", "tid",
-                  "grids", "areas")
 
 
 def load_scope(user_id: int) -> tuple[list[str], list[str]]:

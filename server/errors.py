@@ -78,7 +78,8 @@ def init_app(app: Flask) -> None:
         if reason is None:
             return _unexpected(exc)
         app.logger.warning("database unavailable: %s", exc.orig)
-        body = error_body("database_unavailable", f"{reason}; the request did not complete, try again")
+        body = error_body("database_unavailable",
+                          f"{reason}; the request did not complete, try again")
         return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 

@@ -18,17 +18,20 @@ GRID = "320105003001005"
 STREET = "320105003"
 
 
-def _terminate_others(db) -> set[int]:
-    """Kill every other connection to the test database (the app's pool) and wait."""
-    pids = {r[0] for r in db.execute(
+def _other_backends(db) -> set[int]:
+    """The other connections to the test database: the app's pool."""
+    return {r[0] for r in db.execute(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
         "AND pid <> pg_backend_pid()")}
-    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
+def _terminate_others(db) -> set[int]:
+    """Kill every other connection to the test database and wait until they are gone."""
+    pids = _other_backends(db)
+    db.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid",
+               (list(pids),))
     for _ in range(100):
-        alive = db.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
-                           (list(pids),)).fetchone()[0]
-        if alive == 0:
+        if not pids & _other_backends(db):
             return pids
         time.sleep(0.05)
     raise AssertionError("backends did not terminate")
@@ -53,9 +56,7 @@ def test_requests_after_the_pool_is_killed_get_fresh_connections(signed_in, insi
     assert dev.push(op)[0]["status"] == "applied"
     assert db.execute("SELECT grid_code FROM record WHERE id = %s",
                       (op["id"],)).fetchone()[0] == GRID
-    now = {r[0] for r in db.execute(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid()")}
+    now = _other_backends(db)
     assert now and not now & killed
 
 

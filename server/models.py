@@ -96,6 +96,12 @@ class User(db.Model):
     scope_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = _now()
+    # Administration (migration 0006).
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    # A one-time password was set: every call but a password change answers 403.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default="false")
 
 
 class UserGrid(db.Model):
@@ -119,6 +125,23 @@ class Device(db.Model):
     created_at: Mapped[datetime] = _now()
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    app_version: Mapped[str | None] = mapped_column(String(32))
+    last_push_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SigninFailure(db.Model):
+    """One failed sign-in: the throttle counts these per username and per client address,
+    in the database so that every app node sees the same counts (migration 0006)."""
+
+    __tablename__ = "signin_failure"
+    __table_args__ = (
+        Index("ix_signin_failure_username_at", "username", "at"),
+        Index("ix_signin_failure_ip_at", "ip", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = _now()
+    username: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
 
 
 class Token(db.Model):
@@ -271,13 +294,37 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = _now()
 
 
+class AttachmentUpload(db.Model):
+    """Every user who uploaded a photo's bytes, the first and every later one (0006)."""
+
+    __tablename__ = "attachment_upload"
+    sha256: Mapped[str] = mapped_column(ForeignKey("attachment.sha256"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    at: Mapped[datetime] = _now()
+
+
+class RecordPhoto(db.Model):
+    """A photo named in a record's ``photos``, and by whom (0006).
+
+    The photo counts as the record's only while ``named_by`` has an
+    :class:`AttachmentUpload` of it: naming someone else's hash opens nothing.
+    """
+
+    __tablename__ = "record_photo"
+    __table_args__ = (Index("ix_record_photo_sha256", "sha256"),)
+    record_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    named_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    at: Mapped[datetime] = _now()
+
+
 class AuditLog(db.Model):
     """Who read personal data unmasked, and when (PIPL)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = _now()
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     action: Mapped[str] = mapped_column(String(32))
     entity: Mapped[str | None] = mapped_column(String(16))
     record_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
+from server.api.params import Day
 from server.schemas import Strict
 from sync.records import INCIDENT_STATUSES, INSPECTION_KINDS
 
@@ -16,8 +17,8 @@ LEVELS = ("grid", "community", "street")
 class DateRange(Strict):
     """``from``/``to`` are calendar dates in the console's time zone, both inclusive."""
 
-    from_ = fields.Date(data_key="from", metadata={"description": "first day, YYYY-MM-DD"})
-    to = fields.Date(metadata={"description": "last day (inclusive), YYYY-MM-DD"})
+    from_ = Day(data_key="from", metadata={"description": "first day, YYYY-MM-DD"})
+    to = Day(metadata={"description": "last day (inclusive), YYYY-MM-DD"})
     street = fields.String(validate=validate.Length(1, 32),
                            metadata={"description": "only this street code"})
     community = fields.String(validate=validate.Length(1, 32),

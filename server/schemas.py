@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from typing import Any
 
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from server.api.params import Instant
 from server.models import ROLES
+from server.textcheck import find_nul
 
 
 class Strict(Schema):
+    """The base of every request and response schema.
+
+    A request never carries a NUL character (PostgreSQL's text refuses it, so it would
+    fail late as a 500): loading refuses one anywhere, keys included, with a 422 naming
+    where. ``PushRequest`` opts out, because a bad op is rejected alone (rule 3).
+    """
+
+    refuse_nul = True
+
     class Meta:
         unknown = EXCLUDE
+
+    @validates_schema(pass_original=True)
+    def _no_nul(self, _data: Any, original: Any, **_kw: Any) -> None:
+        if not self.refuse_nul:
+            return
+        where = find_nul(original)
+        if where is not None:
+            raise ValidationError("must not contain a NUL character", where or "_schema")
 
 
 class ErrorBody(Strict):
@@ -68,6 +89,8 @@ class MatchResponse(Strict):
 
 
 class PushRequest(Strict):
+    refuse_nul = False  # checked per op in sync/, so the other ops still apply
+
     device_id = fields.String(required=True, validate=validate.Length(1, 128))
     ops = fields.List(fields.Raw(allow_none=True), required=True,
                       metadata={"description": "at most SYNC_MAX_OPS (500) ops"})
@@ -168,5 +191,5 @@ class ResolveResponse(Strict):
 class MapArgs(Strict):
     bbox = fields.String()
     kind = fields.String()
-    since = fields.DateTime()
+    since = Instant()
     limit = fields.Integer(load_default=5000, validate=validate.Range(1, 20000))

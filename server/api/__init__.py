@@ -20,7 +20,9 @@ def register_blueprints(app: Flask) -> None:
         sync,
         tiles,
     )
+    from server.api.params import refuse_nul_in_url
 
+    app.before_request(refuse_nul_in_url)
     for module in (auth, meta, grids, sync, conflicts, attachments, mapdata, tiles, desk,
                    stats):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)

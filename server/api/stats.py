@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Response
 
 from server.api.blueprint import Blueprint
@@ -9,6 +11,7 @@ from server.auth import current_caller, login_required
 from server.console_schemas import StatsArgs, StatsResponse
 from server.dbconn import read_only
 from server.services import stats as service
+from server.services import stats_export
 
 PREFIX = ""
 blp = Blueprint("stats", __name__, description="Grid assessment statistics and exports")
@@ -50,17 +53,20 @@ def _download(body: bytes, mimetype: str, result: dict, ext: str) -> Response:
 def stats_csv(args):
     """The same table as ``GET /stats``, as CSV."""
     result = service.statistics(current_caller(), args)
-    return _download(service.to_csv(result), "text/csv", result, "csv")
+    return _download(stats_export.to_csv(result), "text/csv", result, "csv")
 
 
 @blp.route("/stats.xlsx", methods=["GET"])
 @blp.arguments(StatsArgs, location="query")
-@blp.doc(responses={"200": {"description": "an XLSX workbook with one sheet",
+@blp.doc(responses={"200": {"description": "an XLSX workbook for people: Chinese headers, percentages, local times, a title with the area and period",
                             "content": {XLSX: {"schema": {"type": "string",
                                                           "format": "binary"}}}}})
 @read_only
 @login_required
 def stats_xlsx(args):
     """The same table as ``GET /stats``, as an Excel workbook."""
-    result = service.statistics(current_caller(), args)
-    return _download(service.to_xlsx(result), XLSX, result, "xlsx")
+    caller = current_caller()
+    result = service.statistics(caller, args)
+    body = stats_export.to_xlsx(result, stats_export.area_label(caller, args),
+                                datetime.now(UTC))
+    return _download(body, XLSX, result, "xlsx")

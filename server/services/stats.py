@@ -23,13 +23,8 @@ each call; only whether an open stage has run out is decided at query time.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import zipfile
 from datetime import date, datetime, timedelta
 from typing import Any
-from xml.sax.saxutils import escape
 
 import orjson
 from flask import current_app
@@ -189,99 +184,3 @@ def to_json(result: dict[str, Any]) -> bytes:
             "days": result["days"], "silent_days": result["silent_days"],
             "rows": result["rows"], "totals": result["totals"]}
     return orjson.dumps(body)
-
-
-# --- export ------------------------------------------------------------------------------
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def export_rows(result: dict[str, Any]) -> list[list[Any]]:
-    out = [list(COLUMNS)]
-    for row in [*result["rows"], result["totals"]]:
-        out.append([_cell(row.get(c)) for c in COLUMNS])
-    return out
-
-
-def to_csv(result: dict[str, Any]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    for row in export_rows(result):
-        # A leading =, +, - or @ would be a formula in a spreadsheet.
-        writer.writerow(["'" + v if isinstance(v, str) and v[:1] in "=+-@" else v
-                         for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
-
-
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _col(i: int) -> str:
-    """Spreadsheet column letters.
-
-    >>> _col(0), _col(25), _col(26)
-    ('A', 'Z', 'AA')
-    """
-    name = ""
-    i += 1
-    while i:
-        i, rem = divmod(i - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
-def to_xlsx(result: dict[str, Any]) -> bytes:
-    """A minimal Office Open XML workbook of one sheet, written with the standard library."""
-    rows = []
-    for r, values in enumerate(export_rows(result), start=1):
-        cells = []
-        for c, v in enumerate(values):
-            ref = f"{_col(c)}{r}"
-            if v is None:
-                continue
-            if isinstance(v, bool):
-                cells.append(f'<c r="{ref}" t="b"><v>{int(v)}</v></c>')
-            elif isinstance(v, int | float):
-                cells.append(f'<c r="{ref}"><v>{v}</v></c>')
-            else:
-                s = escape(_XML_BAD.sub("", str(v)))
-                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{s}</t></is></c>')
-        rows.append(f'<row r="{r}">{"".join(cells)}</row>')
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel_ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
-    files = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
-        "_rels/.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
-            '2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
-        "xl/workbook.xml": (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook {ns} {rel_ns}>'
-            '<sheets><sheet name="stats" sheetId="1" r:id="rId1"/></sheets></workbook>'),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
-            '2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
-        "xl/worksheets/sheet1.xml": (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {ns}>'
-            f'<sheetData>{"".join(rows)}</sheetData></worksheet>'),
-    }
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in files.items():
-            zf.writestr(name, content)
-    return buf.getvalue()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from datetime import datetime, timedelta
-from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from tests.console.helpers import inspection
@@ -124,14 +123,37 @@ def test_csv_and_xlsx_exports(dataset):
     assert rows[0]["patrols"] == "2" and rows[0]["rework_rate"] == "0.5"
     r = dataset["sup"].get(f"/api/v1/stats.xlsx?from={today}&to={today}&level=community")
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
-    with zipfile.ZipFile(io.BytesIO(r.get_data())) as zf:
-        assert "[Content_Types].xml" in zf.namelist()
-        sheet = ElementTree.fromstring(zf.read("xl/worksheets/sheet1.xml"))
-    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
-    rows = sheet.findall(".//m:row", ns)
-    assert len(rows) == 3  # header, the community, total
-    texts = [t.text for t in sheet.iter(f"{{{ns['m']}}}t")]
-    assert "unit" in texts and COMMUNITY in texts and "total" in texts
+    sheet = openpyxl.load_workbook(io.BytesIO(r.get_data())).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][0].startswith("网格考核统计（按社区）")
+    assert f"统计期间 {today} 至 {today}（1 天）" in rows[1][0]
+    header = rows[3]
+    assert header[:3] == ["社区编码", "名称", "街道编码"]
+    assert "巡查覆盖率" in header and "返工率" in header and "最近活动时间" in header
+    assert [r[0] for r in rows[4:]] == [COMMUNITY, "合计"]
+    assert sheet.freeze_panes == "C5" and sheet.auto_filter.ref.startswith("A4:")
+    coverage = sheet.cell(5, header.index("巡查覆盖率") + 1)
+    assert coverage.number_format == "0.0%" and 0 < coverage.value <= 1
+    stamp = sheet.cell(5, header.index("最近活动时间") + 1).value
+    # Local time, as the grid centre reads a clock: within a minute of now in Shanghai.
+    now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    assert abs(now - stamp) < timedelta(hours=1)
+    assert sheet.column_dimensions["B"].width >= 20
+
+
+def test_xlsx_strings_are_never_formulas(dataset, db):
+    today = _today().isoformat()
+    (old,) = db.execute("SELECT name FROM grid WHERE code = %s LIMIT 1", (G1,)).fetchone()
+    db.execute("UPDATE grid SET name = '=HYPERLINK(\"http://x\")' WHERE code = %s", (G1,))
+    try:
+        r = dataset["sup"].get(f"/api/v1/stats.xlsx?from={today}&to={today}")
+        sheet = openpyxl.load_workbook(io.BytesIO(r.get_data())).active
+        names = [row[1].value for row in sheet.iter_rows(min_row=5)]
+        assert '=HYPERLINK("http://x")' in names
+        assert all(row[1].data_type == "s" for row in sheet.iter_rows(min_row=5)
+                   if row[1].value is not None)
+    finally:
+        db.execute("UPDATE grid SET name = %s WHERE code = %s", (old, G1))
 
 
 def test_bad_parameters(dataset, client):

@@ -66,8 +66,9 @@ def shrink(geoms: np.ndarray, distance_m: float, *, quad_segs: int) -> np.ndarra
     >>> round(inner.bounds[0], 2), round(inner.bounds[2], 2)
     (10.2, 89.8)
     """
-    return shapely.buffer(geoms, -distance_m / np.cos(np.pi / (4 * quad_segs)),
-                          quad_segs=quad_segs)
+    out: np.ndarray = shapely.buffer(geoms, -distance_m / np.cos(np.pi / (4 * quad_segs)),
+                                     quad_segs=quad_segs)
+    return out
 
 
 def _first_per_group(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:

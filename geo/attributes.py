@@ -100,9 +100,10 @@ def resolve_field_map(columns: Iterable[str],
     """
     columns = list(columns)
     by_norm: dict[str, str] = {}
-    for col in columns:
-        by_norm.setdefault(_norm(col), col)
+    for name in columns:
+        by_norm.setdefault(_norm(name), name)
     result: dict[str, str] = {}
+    col: str | None
     for key, field in (overrides or {}).items():
         logical = canonical_logical(key)
         col = field if field in columns else by_norm.get(_norm(field))

@@ -42,16 +42,33 @@ import shapely
 
 from geo.projection import LocalProjection
 
-__all__ = ["MATCH_KINDS", "GridIndex"]
+__all__ = ["MATCH_KINDS", "GridIndex", "shrink"]
 
 MATCH_KINDS = ("inside", "edge", "nearest", "outside")
 
-# Segments per quarter circle of the inward buffer; the buffer distance is
-# enlarged so the chords circumscribe the true arc and the inner polygon never
-# reaches closer than edge_m to the border (points in between take the exact path).
+# Segments per quarter circle of the inward buffer of the edge test.
 _QUAD_SEGS = 4
-_ARC_FACTOR = 1.0 / np.cos(np.pi / (4 * _QUAD_SEGS))
 _TIE_M = 1e-6  # distances closer than a micrometre are equal
+
+
+def shrink(geoms: np.ndarray, distance_m: float, *, quad_segs: int) -> np.ndarray:
+    """Polygons (in metres) shrunk so that every point left is at least ``distance_m``
+    inside: an inward buffer cuts arcs with chords, which can leave points up to a factor
+    ``cos(pi / (4 * quad_segs))`` closer to the border, so the distance is enlarged by it.
+
+    Every "deep inside" region of matching (``GridIndex``'s inner polygons, the cells of
+    :class:`geo.cells.CellLookup`) comes from here, so the two always agree.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> inner = shrink(np.array([box(0, 0, 100, 100)]), 10.0, quad_segs=4)[0]
+    >>> round(inner.bounds[0], 2), round(inner.bounds[2], 2)
+    (10.2, 89.8)
+    """
+    out: np.ndarray = shapely.buffer(geoms, -distance_m / np.cos(np.pi / (4 * quad_segs)),
+                                     quad_segs=quad_segs)
+    return out
 
 
 def _first_per_group(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
@@ -121,7 +138,7 @@ class GridIndex:
         """Shrunk grids minus smaller-coded overlapping grids: pairwise disjoint."""
         if len(self._full) == 0:
             return np.empty(0, dtype=object)
-        inner = shapely.buffer(self._full, -self.edge_m * _ARC_FACTOR, quad_segs=_QUAD_SEGS)
+        inner = shrink(self._full, self.edge_m, quad_segs=_QUAD_SEGS)
         left, right = self._full_tree.query(self._full, predicate="intersects")
         # keep pairs where right has the smaller code and the two really overlap
         pairs = (left != right) & (self._rank[right] < self._rank[left])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -122,7 +123,8 @@ def out_of_range(geoms: np.ndarray, active: np.ndarray) -> np.ndarray:
     b = shapely.bounds(geoms)
     with np.errstate(invalid="ignore"):
         bad = (np.abs(b[:, [0, 2]]) > 180).any(axis=1) | (np.abs(b[:, [1, 3]]) > 90).any(axis=1)
-    return active & bad
+    out: np.ndarray = active & bad
+    return out
 
 
 _REASON_RE = re.compile(r"^(?P<what>.*?)\[(?P<x>[-+\d.eE]+)\s+(?P<y>[-+\d.eE]+)\]")
@@ -145,7 +147,7 @@ def describe_invalid(reason: str) -> str:
     return f"{match['what'].strip().lower()} at ({round(x, 6)}, {round(y, 6)})"
 
 
-def _polygonal(geom: object) -> object:
+def _polygonal(geom: Any) -> Any:
     """Polygonal part of a geometry as a MultiPolygon (possibly empty)."""
     parts = shapely.get_parts(geom)
     polys = parts[np.isin(shapely.get_type_id(parts), [_POLYGON, _MULTIPOLYGON])]
@@ -213,7 +215,8 @@ def _thin(geoms_m: np.ndarray, width_m: float) -> np.ndarray:
     """Whether each polygon is narrower than ``width_m`` everywhere."""
     if width_m <= 0:
         return np.zeros(len(geoms_m), dtype=bool)
-    return shapely.is_empty(shapely.buffer(geoms_m, -width_m / 2))
+    thin: np.ndarray = shapely.is_empty(shapely.buffer(geoms_m, -width_m / 2))
+    return thin
 
 
 def find_overlaps(codes: np.ndarray, geoms_m: np.ndarray, proj: LocalProjection,
@@ -234,7 +237,8 @@ def find_overlaps(codes: np.ndarray, geoms_m: np.ndarray, proj: LocalProjection,
     left, right, inter, area = left[big], right[big], inter[big], area[big]
     lon, lat = _rep_points(proj, inter)
     fixable = _thin(inter, snap_m)
-    overlaps, notes = [], {}
+    overlaps: list[Overlap] = []
+    notes: dict[int, str] = {}
     for k in np.argsort(area, kind="stable")[::-1]:
         i, j = int(left[k]), int(right[k])
         small, large = (i, j) if codes[i] <= codes[j] else (j, i)
@@ -286,7 +290,8 @@ def find_gaps(codes: np.ndarray, geoms_m: np.ndarray, proj: LocalProjection, tol
     lon, lat = _rep_points(proj, holes)
     area = shapely.area(holes)
     fixable = _thin(holes, snap_m)
-    gaps, notes = [], {}
+    gaps: list[Gap] = []
+    notes: dict[int, str] = {}
     for h in np.argsort(area, kind="stable")[::-1]:
         mine = hole_i == h
         neighbours = grid_i[mine]

@@ -100,6 +100,7 @@ def _read_zip(path: Path, encoding: str | None) -> RawLayer:
 def _read_geojson(path: Path, encoding: str | None) -> RawLayer:
     data = path.read_bytes()
     warnings: list[str] = []
+    used: str | None
     if encoding:
         problem = decode_error(data, encoding)
         if problem:

@@ -1,26 +1,67 @@
 """Field-level three-way merge of an update against what others changed since its base.
 
-The policy table (documented in docs/sync.md):
-
-=================  ===========================================================
-field              policy
-=================  ===========================================================
-``photos``         union of sha256 strings, order kept, never removed by sync
-``tags``           union, as photos
-``notes``          union of note objects matched by ``id``
-``status``         incident state machine (:mod:`sync.incident`), not merged
-everything else    later arrival wins; a clash with another device's change to a
-                   different value is a *hard* conflict and both values are kept
-=================  ===========================================================
+Each field's merge policy is a row of :data:`POLICIES` (fields not listed take
+:data:`DEFAULT_POLICY`). :func:`merge_update` reads the table, and the table in
+``docs/sync.md`` ("Field policy table") is :func:`policy_table_markdown`'s output, checked
+by ``tests/test_docs.py``: changing one field's policy is one line here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from sync.records import LIST_FIELDS
+
+class Policy(StrEnum):
+    """How a field's incoming value meets the value others stored since the base."""
+
+    UNION = "union of the values, order kept, never removed by sync"
+    UNION_BY_ID = "union of objects matched by `id`"
+    STATE_MACHINE = "not merged: decided by a state machine"
+    LATER_WINS = ("later arrival wins; a clash with another device's change to a different "
+                  "value is a *hard* conflict and both values are kept")
+
+
+# field -> (policy, what the doc adds). Everything not listed: DEFAULT_POLICY.
+POLICIES: dict[str, tuple[Policy, str]] = {
+    "photos": (Policy.UNION, "sha256 strings"),
+    "tags": (Policy.UNION, ""),
+    "notes": (Policy.UNION_BY_ID,
+              "note objects; the server adds `by` (username) and, if missing, `at`"),
+    "status": (Policy.STATE_MACHINE, "the incident state machine (`sync/incident.py`)"),
+    "extension": (Policy.LATER_WINS,
+                  "each change is first checked by the 延时 rules (`sync/extension.py`)"),
+}
+DEFAULT_POLICY = Policy.LATER_WINS
+
+# Fields merged as unions rather than overwritten (docs/protocol.md, rule 5).
+LIST_FIELDS = tuple(f for f, (p, _) in POLICIES.items()
+                    if p in (Policy.UNION, Policy.UNION_BY_ID))
+UNMERGED = tuple(f for f, (p, _) in POLICIES.items() if p is Policy.STATE_MACHINE)
+
+
+def policy_of(name: str) -> Policy:
+    """The merge policy of one field.
+
+    >>> policy_of("photos").name, policy_of("status").name, policy_of("head_name").name
+    ('UNION', 'STATE_MACHINE', 'LATER_WINS')
+    """
+    return POLICIES.get(name, (DEFAULT_POLICY, ""))[0]
+
+
+def policy_table_markdown() -> str:
+    """The policy table as ``docs/sync.md`` shows it.
+
+    >>> print(policy_table_markdown().splitlines()[2])
+    | `photos` | union of the values, order kept, never removed by sync: sha256 strings |
+    """
+    rows = ["| field | policy |", "|---|---|"]
+    for name, (policy, note) in POLICIES.items():
+        rows.append(f"| `{name}` | {policy.value}{': ' + note if note else ''} |")
+    rows.append(f"| everything else | {DEFAULT_POLICY.value} |")
+    return "\n".join(rows)
 
 
 @dataclass
@@ -79,7 +120,8 @@ def others_changed(history: Iterable[tuple[str | None, Iterable[str]]], device_i
     """Fields changed since the base by devices other than ``device_id``.
 
     ``history`` holds ``(device_id, changed_fields)`` for each version after the base. A
-    device's own earlier ops are never concurrent with its later ones (PROTOCOL rule 5).
+    device's own earlier ops are never concurrent with its later ones (docs/protocol.md,
+    rule 5).
 
     >>> sorted(others_changed([("d1", ["note"]), ("d2", ["phone", "tags"])], "d1"))
     ['phone', 'tags']
@@ -97,7 +139,7 @@ def merge_update(
     incoming: Mapping[str, Any],
     concurrent: set[str],
     *,
-    skip: Iterable[str] = ("status",),
+    skip: Iterable[str] = UNMERGED,
 ) -> MergeOutcome:
     """Three-way merge of ``incoming`` changes into ``current``.
 
@@ -135,7 +177,7 @@ def merge_update(
     out = MergeOutcome(data=data, merged=bool(concurrent))
     skipped = set(skip)
     for name, value in incoming.items():
-        if name in LIST_FIELDS:
+        if policy_of(name) in (Policy.UNION, Policy.UNION_BY_ID):
             value = union(current.get(name), value)
         elif name not in skipped and name in concurrent and current.get(name) != value:
             out.clashes.append(name)

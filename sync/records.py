@@ -24,8 +24,6 @@ SERVER_OWNED = frozenset(
     {"version", "grid_code", "match", "created_by", "created_at", "updated_at",
      "conflict", "due_at", "deleted", "grid_version"}
 )
-# Fields merged as set unions rather than overwritten (PROTOCOL rule 5).
-LIST_FIELDS = ("photos", "notes", "tags")
 MAX_TEXT = 4000
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

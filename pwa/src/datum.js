@@ -4,7 +4,7 @@
 // in that datum (the server converts it back: location_datum). The same published
 // formulas as the server's geo/datum.py (forward only; nothing here needs the inverse).
 const A = 6378245.0;
-const EE = 0.00669342162296594323;
+const EE = 0.006693421622965943; // 0.00669342162296594323, as a double
 const X_PI = (Math.PI * 3000.0) / 180.0;
 
 export function outOfChina(lon, lat) {

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from server import faults
 from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.errors import ApiError
@@ -31,7 +32,9 @@ def push(body):
                        {"limit": limit, "got": len(body["ops"])})
     try:
         results = push_service.push(caller, caller.device_id, body["ops"])
+        faults.reached("push.before_commit")
         db.session.commit()
+        faults.reached("push.after_commit")
     except IntegrityError as exc:
         # Only a race with another device sending the very same op_id or record id gets
         # here; nothing was written, and a resend sorts it out.

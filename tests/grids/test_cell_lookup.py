@@ -7,9 +7,10 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
+from geo.cells import CellLookup
 from geo.layer import read_layer
 from geo.match import GridIndex
-from server.services.grid_index import ActiveGrids, CellLookup
+from server.services.grid_index import ActiveGrids
 from tests.conftest import DEMO
 
 

@@ -11,6 +11,7 @@ import uuid
 import pytest
 import requests
 
+from server import faults
 from tests.browser.conftest import LiveServer
 from tests.conftest import PASSWORD
 from tests.sync.helpers import GRID
@@ -41,32 +42,49 @@ def creates(n: int, start_seq: int, xy: tuple[float, float]) -> list[dict]:
             for i in range(n)]
 
 
-@pytest.mark.parametrize("kill_after_s", [0.02, 0.08, 0.25])
+@pytest.mark.parametrize("point", faults.POINTS)
 def test_sigkill_mid_push_then_resend_is_exactly_once(server, make_user, inside_points, db,
-                                                      kill_after_s):
+                                                      tmp_path, point):
     username = make_user(grids=[GRID])
     device, headers = sign_in(server, username)
     batches = [creates(500, 1, inside_points[GRID]), creates(500, 501, inside_points[GRID])]
     acked: list[str] = []
+    signals = tmp_path / "faults"
+    signals.mkdir()
+    server.stop()  # restart with the fault point armed
+    server.env.update(GRIDPATROL_FAULT_POINT=point, GRIDPATROL_FAULT_DIR=str(signals))
+    server.start()
 
     def send_all() -> None:
         for ops in batches:
-            r = requests.post(server.url + "/api/v1/sync/push", headers=headers, timeout=30,
+            r = requests.post(server.url + "/api/v1/sync/push", headers=headers, timeout=90,
                               json={"device_id": device, "ops": ops})
             if r.status_code == 200:
                 acked.extend(x["op_id"] for x in r.json()["results"])
 
     sender = threading.Thread(target=lambda: _swallow(send_all))
     sender.start()
-    time.sleep(kill_after_s)
-    server.kill()
+    deadline = time.monotonic() + 60
+    while not any(signals.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert any(signals.iterdir()), f"no worker reached {point}"
+    server.kill()  # the worker waits at the point: the kill lands there, not by chance
     sender.join(30)
+    assert acked == [], "nothing may be acknowledged before the kill"
+    first = [op["op_id"] for op in batches[0]]
+    committed = db.execute("SELECT count(*) FROM op_log WHERE op_id = ANY(%s::uuid[])",
+                           (first,)).fetchone()[0]
+    assert committed == (500 if point == "push.after_commit" else 0)
+    for key in ("GRIDPATROL_FAULT_POINT", "GRIDPATROL_FAULT_DIR"):
+        server.env.pop(key)
     server.start()
-    for ops in batches:  # the device resends everything it has not seen acknowledged
+    expected = ["duplicate" if point == "push.after_commit" else "applied", "applied"]
+    for ops, status in zip(batches, expected, strict=True):
+        # the device resends everything it has not seen acknowledged
         r = requests.post(server.url + "/api/v1/sync/push", headers=headers, timeout=60,
                           json={"device_id": device, "ops": ops})
         assert r.status_code == 200
-        assert {x["status"] for x in r.json()["results"]} <= {"applied", "duplicate"}
+        assert {x["status"] for x in r.json()["results"]} == {status}
     op_ids = [op["op_id"] for ops in batches for op in ops]
     ids = [op["id"] for ops in batches for op in ops]
     logged = db.execute("SELECT count(*), count(DISTINCT op_id) FROM op_log "

@@ -1,0 +1,35 @@
+"""The documents that state rules say what the code does.
+
+- ``docs/sync.md``'s field policy table is generated from ``sync.merge.POLICIES``;
+- ``docs/protocol.md`` and ``docs/brief.md`` are the contract and the brief, kept in step
+  with the shared copies the project is steered by (when those are present);
+- a comment that cites a rule of the contract, or a document, names one that exists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sync.merge import policy_table_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SOURCES = [p for pattern in ("sync/*.py", "geo/*.py", "server/**/*.py", "tests/**/*.py",
+                             "pwa/src/**/*.js", "bench/*.py", "scripts/*.py")
+           for p in ROOT.glob(pattern) if "node_modules" not in p.parts]
+
+
+def test_merge_policy_table_is_generated_from_the_code():
+    assert policy_table_markdown() in (ROOT / "docs" / "sync.md").read_text()
+
+
+@pytest.mark.parametrize("ours, theirs", [("protocol.md", "PROTOCOL.md"),
+                                          ("brief.md", "BRIEF.md")])
+def test_contract_copies_are_in_step(ours, theirs):
+    shared = SHARED / theirs
+    if not shared.exists():
+        pytest.skip(f"no {shared} beside this checkout")
+    assert (ROOT / "docs" / ours).read_text() == shared.read_text(), (
+        f"docs/{ours} differs from {shared}: copy it over")

@@ -495,6 +495,8 @@ def test_models_match_the_migrations(app):
     from server.extensions import db as sa_db
 
     with app.app_context(), sa_db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), sa_db.metadata)
+        context = MigrationContext.configure(conn, opts={"compare_server_default": True,
+                                                         "compare_type": True})
+        diff = compare_metadata(context, sa_db.metadata)
     mine = [d for d in diff if "audit" in repr(d)]
     assert mine == []

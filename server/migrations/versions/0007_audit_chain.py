@@ -176,7 +176,7 @@ def upgrade():
         op.add_column('audit_log', sa.Column(name, type_, nullable=True))
     op.create_table(
         'audit_chain',
-        sa.Column('id', sa.SmallInteger(), nullable=False),
+        sa.Column('id', sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column('head_seq', sa.BigInteger(), nullable=False),
         sa.Column('head_hash', sa.String(length=64), nullable=False),
         sa.Column('anchor_seq', sa.BigInteger(), nullable=False),

@@ -165,11 +165,12 @@ def prune(days: int = MIN_RETENTION_DAYS) -> dict[str, Any]:
     # The oldest entries, in chain order, up to the first one that is still young (the
     # chain is in commit order, and ``at`` is when each act's transaction began).
     db.session.execute(text("SET LOCAL gridpatrol.audit_prune = 'on'"))
+    # Walks the seq index from the oldest entry, so it reads only what goes.
     row = db.session.execute(text("""
-        WITH cut AS (SELECT now() - make_interval(days => :days) AS before),
-        young AS (SELECT min(seq) AS seq FROM audit_log, cut WHERE at >= cut.before)
-        SELECT coalesce((SELECT seq FROM young) - 1, (SELECT max(seq) FROM audit_log))
-               AS last
+        SELECT coalesce(
+            (SELECT seq FROM audit_log WHERE at >= now() - make_interval(days => :days)
+             ORDER BY seq LIMIT 1) - 1,
+            (SELECT max(seq) FROM audit_log)) AS last
     """), {"days": days}).one()
     removed = 0
     if row.last is not None:

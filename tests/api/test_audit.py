@@ -140,7 +140,7 @@ def test_removed_newest_entries_and_foreign_entries_fail_verify(tampered):
 def test_prune_keeps_the_chain_verifiable_and_refuses_under_180_days(private):
     app, conn = private
     conn.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
-    # Old entries can only be old at the start of a chain: this one must start afresh.
+    _add(conn, "test.young")
     conn.execute("SET gridpatrol.audit_prune = 'on'")
     with pytest.raises(errors.InsufficientPrivilege):
         conn.execute("DELETE FROM audit_log")  # young entries stay, even with the setting

@@ -435,9 +435,12 @@ def test_paging_by_cursor_and_time_window(signed_in, db):
     seqs = [e["seq"] for e in first["entries"] + rest["entries"]]
     assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 3 and not rest["more"]
     assert rest["entries"][0]["at"]
-    today = db.execute("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date").fetchone()[0]
-    day = today.isoformat()
-    assert len(admin.get(f"/api/v1/audit?user={name}&from={day}&to={day}").json["entries"]) == 3
+    # Dates are whole days in the console's time zone (the entries' own days).
+    first, last = db.execute("SELECT min((at AT TIME ZONE 'Asia/Shanghai')::date), "
+                             "max((at AT TIME ZONE 'Asia/Shanghai')::date) FROM audit_log "
+                             "WHERE username = %s", (name,)).fetchone()
+    r = admin.get(f"/api/v1/audit?user={name}&from={first}&to={last}")
+    assert len(r.json["entries"]) == 3
     assert admin.get(f"/api/v1/audit?user={name}&to=2020-01-01").json["entries"] == []
     r = admin.get(f"/api/v1/audit?user={name}&from=2020-01-01T00:00:00Z"
                   f"&to=2100-01-01T00:00:00%2B08:00")

@@ -18,7 +18,7 @@ from server.config import ROOT
 from server.errors import ApiError
 from server.extensions import db
 from server.models import ROLES
-from server.services import layers, users
+from server.services import audit, layers, users
 
 grids_cli = AppGroup("grids", help="Import and compare grid layers.")
 users_cli = AppGroup("users", help="Create users and set their scopes.")
@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
     for group in (grids_cli, users_cli, devices_cli, sync_cli, demo_cli):
         app.cli.add_command(group)
     app.cli.add_command(__import__("server.cli_rollups", fromlist=["x"]).rollups_cli)
+    app.cli.add_command(__import__("server.cli_audit", fromlist=["x"]).audit_cli)
 
 
 def _fail(message: str) -> None:
@@ -169,6 +170,7 @@ def create_user(username: str, role: str, grids: tuple[str, ...], areas: tuple[s
         users.create_user(username, role, password, list(grids), list(areas), dept)
     except ApiError as exc:
         _fail(exc.message)
+    audit.record("users.create", object=f"user:{username}", detail=audit.cli_detail(role=role))
     db.session.commit()
     click.echo(f"created {role} {username!r}")
 
@@ -197,6 +199,7 @@ def _set_scope(username: str, kind: str, codes: tuple[str, ...]) -> None:
         users.set_scope(username, kind, list(codes))
     except ApiError as exc:
         _fail(exc.message)
+    audit.record(f"users.set_{kind}", object=f"user:{username}", detail=audit.cli_detail(**{kind: list(codes)}))
     db.session.commit()
     click.echo(f"{username}: {kind} = {', '.join(codes)}")
 
@@ -212,6 +215,7 @@ def revoke_device(device_id: str) -> None:
     db.session.execute(text(
         "UPDATE token SET revoked_at = now() WHERE device_id = :d AND revoked_at IS NULL"),
         {"d": device_id})
+    audit.record("devices.revoke", object=f"device:{device_id}", detail=audit.cli_detail())
     db.session.commit()
     click.echo(f"revoked device {device_id}")
 

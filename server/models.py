@@ -10,6 +10,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Computed,
     Date,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Sequence,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -319,16 +321,48 @@ class RecordPhoto(db.Model):
 
 
 class AuditLog(db.Model):
-    """Who read personal data unmasked, and when (PIPL)."""
+    """One audited act (等级保护 2.0, PIPL): append-only and hash-chained (migration 0007).
+
+    The BEFORE INSERT trigger sets ``seq``, ``prev_hash``, ``hash`` and the ``username``
+    snapshot; ``server/services/audit.py`` writes entries, ``audit verify`` checks them.
+    """
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_seq", "seq", unique=True),
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_user_id_seq", "user_id", "seq"),
+        Index("ix_audit_log_username_seq", "username", "seq"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = _now()
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    action: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str | None] = mapped_column(String(16))
     record_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     detail: Mapped[dict] = mapped_column(JSONB, default=dict)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    username: Mapped[str | None] = mapped_column(String(64))
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    object: Mapped[str | None] = mapped_column(String(256))
+    result: Mapped[str] = mapped_column(String(64), server_default="ok")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChain(db.Model):
+    """The audit chain's head (last entry) and anchor (last pruned entry); one row, kept
+    by the ``audit_log`` triggers only."""
+
+    __tablename__ = "audit_chain"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_chain_one_row"),)
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    head_seq: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    anchor_seq: Mapped[int] = mapped_column(BigInteger)
+    anchor_hash: Mapped[str] = mapped_column(String(64))
+    anchor_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # --- rollups (server/services/rollups.py; migration 0004) ---------------------------------

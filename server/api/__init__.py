@@ -10,6 +10,7 @@ from server.extensions import api
 def register_blueprints(app: Flask) -> None:
     from server.api import (
         attachments,
+        audit,
         auth,
         conflicts,
         desk,
@@ -24,5 +25,5 @@ def register_blueprints(app: Flask) -> None:
 
     app.before_request(refuse_nul_in_url)
     for module in (auth, meta, grids, sync, conflicts, attachments, mapdata, tiles, desk,
-                   stats):
+                   stats, audit):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)

@@ -16,7 +16,9 @@ blp = Blueprint("conflicts", __name__, description="Review and resolve sync conf
 @login_required
 def list_conflicts(args):
     """Conflicts in the caller's scope, oldest first, paged by cursor."""
-    return service.list_conflicts(current_caller(), args)
+    page = service.list_conflicts(current_caller(), args)
+    db.session.commit()  # audit entries for unmasked reads
+    return page
 
 
 @blp.route("/<conflict_id>/resolve", methods=["POST"])

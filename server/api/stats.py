@@ -10,6 +10,8 @@ from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.console_schemas import StatsArgs, StatsResponse
 from server.dbconn import read_only
+from server.extensions import db
+from server.services import audit
 from server.services import stats as service
 from server.services import stats_export
 
@@ -39,6 +41,8 @@ def stats(args):
 
 def _download(body: bytes, mimetype: str, result: dict, ext: str) -> Response:
     name = f"gridpatrol-stats-{result['level']}-{result['from_']}-{result['to']}.{ext}"
+    audit.record("stats.export", object=f"stats:{result['level']}", detail={"format": ext, "from": str(result["from_"]), "to": str(result["to"]), "rows": len(result["rows"])})
+    db.session.commit()  # a no-op in autocommit, unless the view had to open a transaction
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "private, no-store"})

@@ -12,6 +12,7 @@ from server.auth import Caller
 from server.errors import ApiError
 from server.extensions import db
 from server.scope import CallerAuthority, grid_places, record_filter
+from server.services import audit
 from server.services.privacy import SENSITIVE, audit_unmasked, mask_fields, sees_unmasked
 from server.services.pull import decode_cursor, encode_cursor
 from server.services.records import load_records, stamp_changes, write_batch
@@ -106,6 +107,7 @@ def resolve(caller: Caller, conflict_id: str, base_version: int,
         raise ApiError(422, "validation", "some values are invalid", errors)
     _check_resolution(caller, authority, record, clean)
     _write_resolution(caller, cid, records, record, clean)
+    audit.record("conflict.resolve", caller=caller, object=f"conflict:{cid}", entity=record.entity, record_ids=[record.id], detail={"fields": sorted(clean)})
     fresh = load_records({record.id})[record.id]
     out = {**fresh.data, "version": fresh.version, "conflict": fresh.conflict}
     if fresh.entity == "household" and not sees_unmasked(caller, fresh.grid_code):

@@ -23,6 +23,7 @@ from server.auth import Caller
 from server.errors import ApiError
 from server.extensions import db
 from server.scope import CallerAuthority, area_filter, grid_places, record_filter
+from server.services import audit
 from server.services.push import apply_direct
 from server.services.records import record_json
 from sync.incident import TRANSITIONS, Actor, check_transition, next_statuses
@@ -266,14 +267,19 @@ def _locked_incident(caller: Caller, record_id: str, base: int) -> tuple[str, An
 
 
 def _apply(caller: Caller, rid: str, base: int, data: dict[str, Any],
-           messages: dict[str, str], details: dict[str, Any]) -> dict[str, Any]:
-    """Apply a desk change through sync's rules; commit it, or answer why not."""
+           messages: dict[str, str], details: dict[str, Any],
+           action: str = "desk.transition") -> dict[str, Any]:
+    """Apply a desk change through sync's rules; commit it, or answer why not (and
+    audit either)."""
     result = apply_direct(caller, "incident", rid, "update", base, data)
     if result["status"] in ("applied", "merged"):
+        audit.record(action, caller=caller, object=f"incident:{rid}", entity="incident", record_ids=[rid], detail={**details, "base_version": base})
         db.session.commit()
         return {"result": result, "incident": record_detail(caller, rid)}
     db.session.rollback()
     code = result.get("code") or "conflict"
+    audit.record(action, caller=caller, result=code, object=f"incident:{rid}", entity="incident", record_ids=[rid], detail={**details, "base_version": base})
+    db.session.commit()  # the refusal is audited; nothing else was written
     if result["status"] == "conflict" or code not in RESULT_STATUS:
         status = 409
     else:
@@ -306,7 +312,8 @@ def transition(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str
     return _apply(caller, rid, base, data, {
         "illegal_transition": f"{row.status} → {to} is not a legal transition",
         "forbidden": f"your role may not move this incident from {row.status} to {to}",
-    }, {"from": row.status, "to": to})
+    }, {"from": row.status, "to": to, "note": bool(body.get("note")),
+        "department": data.get("department")})
 
 
 def extension(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -325,4 +332,4 @@ def extension(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str,
         ext = {"status": "requested", "minutes": body["minutes"], "reason": body.get("reason")}
     return _apply(caller, rid, base, {"extension": ext}, {
         "forbidden": "your role may not do this with the deadline",
-    }, {"extension": ext.get("status")})
+    }, {"extension": ext.get("status"), "minutes": ext.get("minutes")}, "desk.extension")

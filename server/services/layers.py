@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import shapely
@@ -10,6 +11,7 @@ from sqlalchemy import text
 
 from geo.layer import LayerResult, report_json
 from server.extensions import db
+from server.services import audit
 
 # Two versions of a grid whose shapes differ by less than this are the same grid.
 RESHAPE_TOL_M2 = 1.0
@@ -115,6 +117,7 @@ def store_layer(result: LayerResult, layer_name: str) -> tuple[int, int]:
     """), {"v": version_id, "rows": json.dumps(rows, ensure_ascii=False)})
     db.session.execute(text("UPDATE grid_layer SET active_version_id = :v WHERE id = :l"),
                        {"v": version_id, "l": layer_id})
+    audit.record("grids.import", object=f"layer:{layer_name}:v{version}", detail={"grids": len(rows), "datum": result.datum, "source": Path(str(result.source)).name, "activated": True})
     return version_id, version
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sqlalchemy import text
-
 from server.auth import Caller
-from server.extensions import db
+from server.services import audit
 
 SENSITIVE = ("phone", "id_number")
 
@@ -64,9 +61,6 @@ def mask_fields(data: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def audit_unmasked(caller: Caller, entity: str, record_ids: list[str], action: str) -> None:
+    """One entry for the records a caller just read with personal data unmasked."""
     if record_ids:
-        db.session.execute(text("""
-            INSERT INTO audit_log (user_id, action, entity, record_ids, detail)
-            VALUES (:u, :a, :e, :ids, CAST(:d AS jsonb))
-        """), {"u": caller.user_id, "a": action, "e": entity, "ids": record_ids,
-               "d": json.dumps({"device_id": caller.device_id, "fields": list(SENSITIVE)})})
+        audit.record(action, caller=caller, object=f"{entity}:{len(record_ids)}", entity=entity, record_ids=record_ids, detail={"fields": list(SENSITIVE)})

@@ -51,8 +51,8 @@ class LiveServer:
     def start(self) -> None:
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.proc = subprocess.Popen(
-            [gunicorn, "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4",
-             "--timeout", "60", "server:create_app()"],
+            [gunicorn, "-c", "server/gunicorn_conf.py", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", "2", "--threads", "4", "--timeout", "60", "server:create_app()"],
             cwd=ROOT, env=self.env, start_new_session=True,
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30

@@ -79,10 +79,17 @@ def test_a_photo_named_by_someone_who_never_uploaded_it_stays_closed(signed_in, 
     data = photo()
     h = sha(data)
     put(c, h, data)
-    res = a.push(a.op("inspection", "create", inspection(inside_points[GRID], h)))[0]
+    op = a.op("inspection", "create", inspection(inside_points[GRID], h))
+    res = a.push(op)[0]
     assert res["missing_attachments"] == [h]
     assert signed_in(grids=[GRID]).get(f"/api/v1/attachments/{h}").status_code == 404
     assert c.get(f"/api/v1/attachments/{h}").status_code == 200  # the uploader, always
+    # The console shows it as not uploaded yet, rather than as a photo that fails to load.
+    sup = signed_in(role="supervisor", areas=["320105001"])
+    assert sup.get(f"/api/v1/desk/records/{op['id']}").json["photos"][0]["stored"] is False
+    assert put(a, h, data).status_code == 200
+    assert sup.get(f"/api/v1/desk/records/{op['id']}").json["photos"][0]["stored"] is True
+    assert sup.get(f"/api/v1/attachments/{h}").status_code == 200
 
 
 def test_head_is_no_oracle(signed_in):

@@ -21,16 +21,13 @@ from flask import Flask, Response, request
 
 REFERRER_POLICY = "same-origin"
 
-# Endpoints that set their own Cache-Control, and why it is safe after sign-out:
-# - photos: "private, no-cache" with the hash as ETag: every use is revalidated, so a
-#   signed-out page gets a 401, never the cached bytes;
-# - tiles: "private, max-age=TILES_MAX_AGE" (30 s) with "Vary: Authorization": a tile
-#   holds points and counts but no names or phones, the browser keeps it only for the
-#   token that fetched it, and the short max-age keeps panning cheap;
-# - the OpenAPI spec and /meta carry no personal data (the default no-store is fine too).
-OWN_CACHING = frozenset({
-    "attachments.get_attachment", "attachments.head_attachment", "tiles.tile",
-})
+# Endpoints that set their own Cache-Control, and why it is acceptable after sign-out:
+# tiles are "private, max-age=TILES_MAX_AGE" (30 s) with "Vary: Authorization": a tile
+# holds points, kinds and counts but no names or phones, the browser keeps it only for
+# the token that fetched it, and the short max-age keeps panning cheap. (A page script
+# replaying the old token with fetch(…, {cache: "force-cache"}) could read a tile back
+# until the browser evicts it; photos, which are personal, are no-store for that reason.)
+OWN_CACHING = frozenset({"tiles.tile"})
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 

@@ -69,10 +69,11 @@ def _readable(sha256: str):
 
 
 def _headers(sha256: str) -> dict[str, str]:
-    # Revalidated on every use: after sign-out the browser must ask again (and get 401),
-    # never show the bytes from its cache; the hash is a perfect validator.
-    return {"ETag": f'"{sha256}"', "Cache-Control": "private, no-cache",
-            "Vary": "Authorization"}
+    # no-store, not "private, no-cache": Chromium serves a no-cache response to a
+    # fetch(url, {cache: "force-cache"}) without asking, even after sign-out
+    # (tests/browser/test_trust_edges.py). The hash is still a perfect validator for
+    # clients that keep photos themselves.
+    return {"ETag": f'"{sha256}"', "Cache-Control": "no-store"}
 
 
 def _not_modified(sha256: str) -> bool:
@@ -95,7 +96,7 @@ def head_attachment(sha256: str):
 def get_attachment(sha256: str):
     """The photo, if the caller uploaded these bytes, or a record the caller may see names
     it and whoever named it there uploaded them too; else 404 (as for a photo the server
-    lacks). ``private, no-cache`` with the hash as ETag; ``If-None-Match`` gets a 304."""
+    lacks). ``no-store``, with the hash as ETag; ``If-None-Match`` gets a 304."""
     row = _readable(sha256)
     if _not_modified(sha256):
         return Response(status=304, headers=_headers(sha256))

@@ -79,12 +79,12 @@ def test_personal_data_is_never_stored(signed_in, inside_points):
     assert push.headers["Cache-Control"] == "no-store"
 
 
-def test_photos_and_tiles_keep_their_private_caching(signed_in):
+def test_photos_are_no_store_and_tiles_keep_their_private_caching(signed_in):
     dev = signed_in(grids=[GRID])
     data = JPEG + b"headers"
     put(dev, sha(data), data)
     photo = dev.get(f"/api/v1/attachments/{sha(data)}")
-    assert photo.headers["Cache-Control"] == "private, no-cache" and photo.headers["ETag"]
+    assert photo.headers["Cache-Control"] == "no-store" and photo.headers["ETag"]
     assert_basics(photo)
     tile = dev.get("/api/v1/tiles/grids/14/13703/6659.mvt")
     assert tile.status_code == 200

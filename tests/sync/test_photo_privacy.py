@@ -108,14 +108,14 @@ def test_head_is_no_oracle(signed_in):
     assert got.status_code == missing.status_code == 404 and got.json == missing.json
 
 
-def test_photo_is_revalidated_never_cached(signed_in):
+def test_photo_is_never_stored_and_has_a_validator(signed_in):
     a = signed_in(grids=[GRID])
     data = photo()
     h = sha(data)
     put(a, h, data)
     got = a.get(f"/api/v1/attachments/{h}")
     assert got.headers["ETag"] == f'"{h}"'
-    assert got.headers["Cache-Control"] == "private, no-cache"
+    assert got.headers["Cache-Control"] == "no-store"
     again = a.client.get(f"/api/v1/attachments/{h}",
                          headers={**a.headers, "If-None-Match": f'"{h}"'})
     assert again.status_code == 304 and again.data == b""

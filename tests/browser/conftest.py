@@ -114,6 +114,11 @@ def new_context(browser, live_server) -> Iterator[Callable[..., Any]]:
         kwargs.setdefault("base_url", live_server.url)
         kwargs.setdefault("locale", "zh-CN")
         kwargs.setdefault("timezone_id", "Asia/Shanghai")
+        # Playwright's wait_for_function evaluates its predicate with eval() inside the
+        # page, which the pages' Content-Security-Policy (script-src 'self') forbids.
+        # Tests that check the apps under their real CSP pass bypass_csp=False
+        # (tests/browser/test_trust_edges.py).
+        kwargs.setdefault("bypass_csp", True)
         ctx = browser.new_context(permissions=["geolocation"], **kwargs)
         ctx.set_default_timeout(20_000)
         contexts.append(ctx)

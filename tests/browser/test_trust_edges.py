@@ -1,5 +1,8 @@
 """In a real browser: a photo seen in the console is not readable from the browser's cache
-after sign-out, and the pages' Content-Security-Policy blocks nothing the apps need."""
+after sign-out, and the pages' Content-Security-Policy blocks nothing the apps need.
+
+Unlike the other browser tests, these keep the CSP on (``bypass_csp=False``), and so wait
+with wait_for_selector and page.evaluate rather than wait_for_function (see conftest.py)."""
 
 from __future__ import annotations
 
@@ -52,7 +55,7 @@ def test_a_photo_is_not_served_from_cache_after_sign_out(live_server, new_contex
     sup = make_user(f"cache_sup_{tag}", "supervisor", areas=(STREET,))
     rid, sha, data = _photo_incident(live_server, pat)
 
-    _ctx, page = console_page(new_context, sup, view="desk")
+    _ctx, page = console_page(new_context, sup, view="desk", bypass_csp=False)
     page.add_init_script(CSP_WATCH)
     page.reload()
     page.get_by_test_id("whoami").wait_for()
@@ -88,14 +91,14 @@ def test_the_apps_run_under_their_csp(live_server, new_context, make_user):
     tag = uuid.uuid4().hex[:6]
     sup = make_user(f"csp_sup_{tag}", "supervisor", areas=(STREET,))
     pat = make_user(f"csp_pat_{tag}", "patroller", grids=(GRID,))
-    ctx = new_context(viewport={"width": 1400, "height": 900})
+    ctx = new_context(viewport={"width": 1400, "height": 900}, bypass_csp=False)
     ctx.add_init_script(CSP_WATCH)
     page = ctx.new_page()
     csp = page.goto("/console/").headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     ctx.close()
 
-    ctx, page = console_page(new_context, sup, view="map")
+    ctx, page = console_page(new_context, sup, view="map", bypass_csp=False)
     page.add_init_script(CSP_WATCH)
     page.reload()
     page.get_by_test_id("console-tab-map").click()
@@ -104,7 +107,7 @@ def test_the_apps_run_under_their_csp(live_server, new_context, make_user):
     assert page.evaluate("window.__csp") == []
     assert page.errors == []
 
-    field = new_context()
+    field = new_context(bypass_csp=False)
     field.add_init_script(CSP_WATCH)
     fpage = field_page(field, pat, inside_point(GRID))  # waits for the service worker
     assert fpage.evaluate("window.__csp") == []

@@ -48,5 +48,6 @@ fi
 if [ "$#" -gt 0 ]; then
   exec "$@"
 fi
-exec gunicorn --bind "0.0.0.0:${PORT:-8000}" --workers "${WORKERS:-3}" \
-  --threads 4 --timeout 120 --access-logfile - 'server:create_app()'
+# server/gunicorn_conf.py (WORKERS, THREADS): threads, and gunicorn's own errors as JSON.
+exec gunicorn -c server/gunicorn_conf.py --bind "0.0.0.0:${PORT:-8000}" \
+  --access-logfile - 'server:create_app()'

@@ -16,5 +16,6 @@ fi
 .venv/bin/flask --app server db upgrade
 .venv/bin/flask --app server demo load
 echo "GridPatrol: http://localhost:${PORT:-8000}/ (field app), /console/ (supervisors)"
-exec .venv/bin/gunicorn --bind "0.0.0.0:${PORT:-8000}" --workers "${WORKERS:-3}" \
-  --threads 4 --timeout 120 --access-logfile - 'server:create_app()'
+# server/gunicorn_conf.py: threads, timeouts, and gunicorn's own errors as JSON.
+exec .venv/bin/gunicorn -c server/gunicorn_conf.py --bind "0.0.0.0:${PORT:-8000}" \
+  --access-logfile - 'server:create_app()'

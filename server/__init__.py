@@ -18,7 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["BASEMAP_DATUM"] not in ("wgs84", "cgcs2000", "gcj02", "bd09"):
         raise ValueError(f"BASEMAP_DATUM must be wgs84, cgcs2000, gcj02 or bd09, "
                          f"not {app.config['BASEMAP_DATUM']!r}")
-    from server import cli, errors, extensions, pwa
+    from server import cli, errors, extensions, headers, pwa
     from server.jsonbody import JSONProvider
 
     app.json = JSONProvider(app)
@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     extensions.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
     register_blueprints(app)
     pwa.init_app(app)
     cli.init_app(app)

@@ -54,6 +54,10 @@ def load_config() -> dict[str, Any]:
         "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(ROOT / "var" / "attachments")),
         "PWA_DIST": os.environ.get("PWA_DIST", str(ROOT / "pwa" / "dist")),
         "BASEMAP_STYLE": os.environ.get("BASEMAP_STYLE") or None,
+        # The pages' Content-Security-Policy lets them reach BASEMAP_STYLE's origin; a
+        # style whose tiles, sprites or glyphs live elsewhere names those origins here
+        # (space-separated, e.g. "https://t0.tianditu.gov.cn https://t1.tianditu.gov.cn").
+        "BASEMAP_ORIGINS": os.environ.get("BASEMAP_ORIGINS", ""),
         # The datum the basemap is drawn in: a point picked on an AMap/Tencent basemap is
         # GCJ-02, on Baidu BD-09. The PWA sends it as location_datum.
         "BASEMAP_DATUM": os.environ.get("BASEMAP_DATUM", "wgs84"),

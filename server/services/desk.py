@@ -220,8 +220,13 @@ def record_detail(caller: Caller, record_id: str,
         WHERE rv.record_id = CAST(:id AS uuid) ORDER BY rv.version
     """), {"id": rid})]
     hashes = [h for h in (row.data.get("photos") or []) if isinstance(h, str)]
-    stored = set(db.session.execute(text(
-        "SELECT sha256 FROM attachment WHERE sha256 = ANY(:h)"), {"h": hashes}).scalars())
+    # "stored": the photo counts as this record's (its namer uploaded it), so that whoever
+    # sees the record may read it (server.services.photos.readable).
+    stored = set(db.session.execute(text("""
+        SELECT rp.sha256 FROM record_photo rp
+        JOIN attachment_upload u ON u.sha256 = rp.sha256 AND u.user_id = rp.named_by
+        WHERE rp.record_id = CAST(:id AS uuid) AND rp.sha256 = ANY(:h)
+    """), {"id": rid, "h": hashes}).scalars())
     conflicts = db.session.execute(text(
         "SELECT id::text FROM conflict WHERE record_id = CAST(:id AS uuid) AND status = 'open' "
         "ORDER BY seq"), {"id": rid}).scalars().all()

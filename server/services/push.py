@@ -20,6 +20,7 @@ from server.auth import Caller
 from server.extensions import db
 from server.scope import CallerAuthority, grid_places
 from server.services.grid_index import place_points
+from server.services.photos import name_photos, not_uploaded_by
 from server.services.records import load_history, load_records, stamp_changes, write_batch
 from sync.apply import apply_op, rejected
 from sync.ops import Op, ParsedOp, parse_op
@@ -74,7 +75,7 @@ def push(caller: Caller, device_id: str, raw_ops: list[Any]) -> list[Result]:
         results[item.index] = item.result  # type: ignore[index]
     _finish(run, new_next)
     _fill_duplicates_in_request(parsed, results)
-    _add_missing_attachments(parsed, results)
+    _add_missing_attachments(caller, parsed, results)
     return [r for r in results if r is not None]
 
 
@@ -203,6 +204,28 @@ def _apply_in_order(run: DeviceRun, items: list[Incoming]) -> None:
             record.conflict = record.conflict or "soft"
             batch.touched.add(op.id)
     run.touched += write_batch(batch)
+    name_photos([n for item in items if item.result is not None and item.parsed.op is not None
+                 for n in _named_photos(item.parsed.op, item.result, batch, run.caller)])
+
+
+def _named_photos(op: Op, result: Result, batch: Batch,
+                  caller: Caller) -> list[tuple[str, str, int]]:
+    """``(record_id, sha256, user)`` for each photo this op put in a record: its own,
+    and the incident a ``handle``/``report`` inspection made. Only what took effect
+    counts (a concurrent edit does, its photos being merged as a union)."""
+    took_effect = result["status"] in ("applied", "merged") or (
+        result["status"] == "conflict" and result.get("code") == "concurrent_edit")
+    sent = op.data.get("photos")
+    if not took_effect or not isinstance(sent, list):
+        return []
+    out = []
+    for rid in (op.id, result.get("incident_id")):
+        record = batch.records.get(rid) if rid else None
+        held = record.data.get("photos") if record is not None else None
+        if isinstance(held, list):
+            out += [(rid, h, caller.user_id) for h in sent
+                    if isinstance(h, str) and SHA256.match(h) and h in held]
+    return out
 
 
 def _placements(ops: list[Op]) -> dict[str, Placement]:
@@ -282,17 +305,19 @@ def _fill_duplicates_in_request(parsed: list[ParsedOp], results: list[Result | N
                               "this op_id was already used for an op with different content"]}))
 
 
-def _add_missing_attachments(parsed: list[ParsedOp], results: list[Result | None]) -> None:
+def _add_missing_attachments(caller: Caller, parsed: list[ParsedOp],
+                             results: list[Result | None]) -> None:
+    """A named photo is missing until its namer uploaded it themselves, even if the
+    server has the bytes from someone else: only then does it count as the record's."""
     wanted = {i: [h for h in (p.op.data.get("photos") or []) if SHA256.match(h)]
               for i, p in enumerate(parsed) if p.op is not None}
     hashes = sorted({h for hs in wanted.values() for h in hs})
     if not hashes:
         return
-    stored = set(db.session.execute(text(
-        "SELECT sha256 FROM attachment WHERE sha256 = ANY(:h)"), {"h": hashes}).scalars())
+    absent = not_uploaded_by(caller.user_id, hashes)
     for i, hs in wanted.items():
         result = results[i]
-        missing = [h for h in hs if h not in stored]
+        missing = [h for h in hs if h in absent]
         if result is not None and missing and result["status"] != "rejected":
             result["missing_attachments"] = missing
 

@@ -51,8 +51,8 @@ class LiveServer:
     def start(self) -> None:
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.proc = subprocess.Popen(
-            [gunicorn, "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4",
-             "--timeout", "60", "server:create_app()"],
+            [gunicorn, "-c", "server/gunicorn_conf.py", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", "2", "--threads", "4", "--timeout", "60", "server:create_app()"],
             cwd=ROOT, env=self.env, start_new_session=True,
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -114,6 +114,11 @@ def new_context(browser, live_server) -> Iterator[Callable[..., Any]]:
         kwargs.setdefault("base_url", live_server.url)
         kwargs.setdefault("locale", "zh-CN")
         kwargs.setdefault("timezone_id", "Asia/Shanghai")
+        # Playwright's wait_for_function evaluates its predicate with eval() inside the
+        # page, which the pages' Content-Security-Policy (script-src 'self') forbids.
+        # Tests that check the apps under their real CSP pass bypass_csp=False
+        # (tests/browser/test_trust_edges.py).
+        kwargs.setdefault("bypass_csp", True)
         ctx = browser.new_context(permissions=["geolocation"], **kwargs)
         ctx.set_default_timeout(20_000)
         contexts.append(ctx)

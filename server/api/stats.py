@@ -11,9 +11,8 @@ from server.auth import current_caller, login_required
 from server.console_schemas import StatsArgs, StatsResponse
 from server.dbconn import read_only
 from server.extensions import db
-from server.services import audit
+from server.services import audit, stats_export
 from server.services import stats as service
-from server.services import stats_export
 
 PREFIX = ""
 blp = Blueprint("stats", __name__, description="Grid assessment statistics and exports")

@@ -450,7 +450,8 @@ def test_paging_by_cursor_and_time_window(signed_in, db):
 @pytest.mark.parametrize("query, status", [
     ("from=yesterday", 422), ("from=2026-13-01", 422), ("to=1999-12-31", 422),
     ("from=2101-01-01", 422), ("from=2026-12-02&to=2026-12-01", 422),
-    ("user=a%00b", 422), ("action=%00", 422), ("from=2026-12-01%00", 422),
+    # A NUL anywhere in the query is refused before any parsing (server.api.params).
+    ("user=a%00b", 400), ("action=%00", 400), ("from=2026-12-01%00", 400),
     ("limit=0", 422), ("format=xml", 422), ("cursor=%%%", 400), ("cursor=bm9wZQ", 400),
 ])
 def test_bad_parameters_are_json_errors(signed_in, query, status):

@@ -23,7 +23,7 @@ from scripts import dbtool
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo"
-PASSWORD = "pw-123456"
+PASSWORD = "pw-123456-test"
 _counter = itertools.count(1)
 
 

@@ -92,10 +92,16 @@ def test_a_refused_attempt_does_no_hashing(client, make_user, monkeypatch):
     assert len(calls) == 20
 
 
-def test_a_success_clears_the_usernames_failures(client, make_user):
+def test_a_success_clears_the_usernames_failures(client, make_user, db):
     name, ip = make_user(), new_ip()
     fail(client, name, 9, ip)
+    counted = "SELECT count(*) FROM signin_failure WHERE username = %s"
+    assert db.execute(counted, (name,)).fetchone()[0] == 9
     assert sign_in(client, name, ip=ip).status_code == 200
+    assert db.execute(counted, (name,)).fetchone()[0] == 0
+    # The address keeps its count: one good account must not reset an attacker's.
+    assert db.execute("SELECT count(*) FROM signin_failure WHERE ip = %s",
+                      (ip,)).fetchone()[0] == 9
     fail(client, name, 9, ip)
     assert sign_in(client, name, ip=ip).status_code == 200
 

@@ -212,8 +212,7 @@ def unlock_user(username: str | None, ips: tuple[str, ...]) -> None:
         _fail("give a USERNAME, an --ip ADDRESS, or both")
     cleared = signin.clear_username(username) if username else 0
     for ip in ips:
-        cleared += db.session.execute(text("DELETE FROM signin_failure WHERE ip = :ip"),
-                                      {"ip": ip}).rowcount
+        cleared += signin.clear_ip(ip)
     audit.record("users.unlock", username=username, object=username or None,
                  detail={"ips": list(ips), "cleared": cleared})
     db.session.commit()

@@ -115,16 +115,18 @@ def change_password(body):
     tokens on every other device: whoever knew the old password is signed out.
     """
     caller = current_caller()
+    audit_args = {"user_id": caller.user_id, "username": caller.username,
+                  "device_id": caller.device_id}
     lock = signin.check(caller.username, client_ip())
     if lock is not None:
+        audit.record("auth.password", result="too_many_attempts", **audit_args)
+        db.session.commit()
         raise ApiError(429, "too_many_attempts",
                        f"too many failed attempts; try again in {lock.retry_after} s",
                        {"locked": lock.by, "retry_after": lock.retry_after},
                        {"Retry-After": str(lock.retry_after)})
     stored = db.session.execute(text("SELECT password_hash FROM app_user WHERE id = :u"),
                                 {"u": caller.user_id}).scalar_one()
-    audit_args = {"user_id": caller.user_id, "username": caller.username,
-                  "device_id": caller.device_id}
     if not verify_password(stored, body["old"]):
         signin.record_failure(caller.username, client_ip())
         audit.record("auth.password", result="invalid_credentials", **audit_args)

@@ -93,6 +93,18 @@ def prune() -> int:
 
 
 def clear_username(username: str) -> int:
-    """Forget a username's failures (a successful sign-in, or ``users unlock``)."""
-    return db.session.execute(text("DELETE FROM signin_failure WHERE username = :u"),
-                              {"u": username}).rowcount
+    """Forget a username's failures (a successful sign-in, or ``users unlock``).
+
+    The rows stay, without their username: they still count for the addresses they came
+    from, which only ``users unlock --ip`` or the window clears.
+    """
+    return db.session.execute(text(
+        "UPDATE signin_failure SET username = NULL WHERE username = :u"),
+        {"u": username}).rowcount
+
+
+def clear_ip(ip: str) -> int:
+    """Forget an address's failures (``users unlock --ip``); they still count for the
+    usernames they name."""
+    return db.session.execute(text("UPDATE signin_failure SET ip = NULL WHERE ip = :ip"),
+                              {"ip": ip}).rowcount

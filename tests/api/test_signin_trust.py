@@ -135,6 +135,23 @@ def test_users_unlock_lifts_a_username_lock(app, client, make_user, db):
     assert app.test_cli_runner().invoke(args=["users", "unlock"]).exit_code == 1
 
 
+def test_failures_older_than_the_window_are_pruned(app, db):
+    from server.extensions import db as sa
+    from server.services import signin
+
+    name = unique("old")
+    db.execute("INSERT INTO signin_failure (at, username, ip) "
+               "SELECT now() - interval '20 minutes', %s, '10.0.0.1' FROM generate_series(1, 3)",
+               (name,))
+    db.execute("INSERT INTO signin_failure (username, ip) VALUES (%s, '10.0.0.1')", (name,))
+    with app.app_context():
+        assert signin.prune() >= 3
+        sa.session.commit()
+    left = db.execute("SELECT count(*) FROM signin_failure WHERE username = %s",
+                      (name,)).fetchone()[0]
+    assert left == 1  # the one inside the window stays
+
+
 def test_two_app_instances_share_the_counter(database_url, make_user, tmp_path):
     from server import create_app
     from server.extensions import db as sa

@@ -25,6 +25,9 @@ def create_user(username: str, role: str, password: str, grids: list[str] = (), 
         raise ApiError(422, "validation", f"role must be one of {', '.join(ROLES)}")
     if not username or len(username) > 64:
         raise ApiError(422, "validation", "username must be 1 to 64 characters")
+    if not username.strip() or any(ord(c) < 32 or ord(c) == 127 for c in username):
+        # The sign-in refuses such names (422) before looking them up: nobody could use it.
+        raise ApiError(422, "validation", "username must not be blank or hold control characters")
     check_password(password)
     if role == "department" and not dept:
         raise ApiError(422, "validation", "a department user needs --dept")

@@ -306,3 +306,10 @@ def test_openapi_documents_the_refusals(client):
     change = spec["paths"]["/api/v1/auth/password"]["post"]
     assert {"204", "401", "403", "422", "429"} <= set(change["responses"])
     assert "must_change_password" in spec["components"]["schemas"]["Token"]["properties"]
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "tab\there", "   "])
+def test_users_create_refuses_names_nobody_could_sign_in_with(app, name):
+    result = app.test_cli_runner().invoke(args=["users", "create", name, "--role", "patroller"],
+                                          input=PASSWORD + "\n")
+    assert result.exit_code == 1 and "username" in result.output, result.output

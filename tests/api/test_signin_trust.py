@@ -313,3 +313,27 @@ def test_users_create_refuses_names_nobody_could_sign_in_with(app, name):
     result = app.test_cli_runner().invoke(args=["users", "create", name, "--role", "patroller"],
                                           input=PASSWORD + "\n")
     assert result.exit_code == 1 and "username" in result.output, result.output
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_trusted_proxies_decide_which_address_is_counted(database_url, tmp_path, db,
+                                                         proxies):
+    from server import create_app
+    from server.extensions import db as sa
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True,
+                      "ATTACHMENT_DIR": str(tmp_path), "TRUSTED_PROXIES": proxies})
+    try:
+        name, proxy, client_ip = unique("fwd"), new_ip(), new_ip()
+        r = app.test_client().post(TOKEN, json={"username": name, "password": "wrong-pass-1",
+                                                "device_id": "d"},
+                                   headers={"X-Forwarded-For": client_ip},
+                                   environ_base={"REMOTE_ADDR": proxy})
+        assert r.status_code == 401
+        ip = db.execute("SELECT ip FROM signin_failure WHERE username = %s",
+                        (name,)).fetchone()[0]
+        # Without a trusted proxy the header is the client's to forge, and is ignored.
+        assert ip == (client_ip if proxies else proxy)
+    finally:
+        with app.app_context():
+            sa.engine.dispose()

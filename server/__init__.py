@@ -31,4 +31,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     pwa.init_app(app)
     cli.init_app(app)
+    if app.config["TRUSTED_PROXIES"] > 0:
+        # request.remote_addr becomes the client's address as the last trusted proxy saw
+        # it; the sign-in throttle and the audit log count by it.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app

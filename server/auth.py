@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import Device, Token, User, UserArea, UserGrid
+from server.models import Token, User, UserArea, UserGrid
 
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the timing the same.
@@ -56,6 +56,8 @@ class Caller:
     grids: list[str] = field(default_factory=list)
     areas: list[str] = field(default_factory=list)
     also: dict[str, Any] = field(default_factory=dict)
+    # A one-time password is still in use: only a password change or a logout may pass.
+    must_change_password: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -71,21 +73,37 @@ class Caller:
 
 
 def issue_token(user: User, device_id: str) -> tuple[str, datetime]:
-    """Sign a device in, replacing any token it had: one live token per device."""
+    """Sign a device in, replacing any token it had: one live token per device.
+
+    A ``device_id`` belongs to the user who first signed in with it. Another user gets
+    403 ``device_in_use`` and nothing changes: the owner's token and the device's
+    sequence are left alone (handing the device over would let anyone who knows a
+    device_id cut its owner off, and put the owner's unsent ops under someone else's
+    name). ``devices release`` frees a device (``last_seen_at`` NULL, see
+    :func:`release_device`); the next user to sign in on it takes it, and its
+    ``next_seq`` goes on, since the sequence is the installation's, not the user's.
+    Nothing is written before a refusal, so the caller may audit it and commit.
+    """
     now = datetime.now(UTC)
-    device = db.session.get(Device, device_id)
-    if device is None:
-        device = Device(id=device_id, user_id=user.id)
-        db.session.add(device)
-    elif device.revoked_at is not None:
+    # ON CONFLICT: two first sign-ins on one new device_id race to own it; one wins.
+    db.session.execute(text("""
+        INSERT INTO device (id, user_id, last_seen_at) VALUES (:d, :u, :now)
+        ON CONFLICT (id) DO NOTHING
+    """), {"d": device_id, "u": user.id, "now": now})
+    device = db.session.execute(text(
+        "SELECT user_id, revoked_at, last_seen_at FROM device WHERE id = :d FOR UPDATE"),
+        {"d": device_id}).one()
+    if device.revoked_at is not None:
         # A lost phone stays cut off, even for someone who knows the password.
         raise ApiError(403, "device_revoked",
                        "this device was revoked; sign in from a new installation")
-    elif device.user_id != user.id:
-        # A shared phone: ops keep the device's sequence, but the new user owns it now.
-        device.user_id = user.id
-    device.last_seen_at = now
-    db.session.flush()
+    if device.user_id != user.id and device.last_seen_at is not None:
+        raise ApiError(403, "device_in_use",
+                       "this device belongs to another user; sign in from your own "
+                       "installation, or ask an admin to release the device")
+    db.session.execute(text(
+        "UPDATE device SET user_id = :u, last_seen_at = :now WHERE id = :d"),
+        {"d": device_id, "u": user.id, "now": now})
     db.session.execute(
         text("UPDATE token SET revoked_at = now() WHERE device_id = :d AND revoked_at IS NULL"),
         {"d": device_id},
@@ -97,9 +115,34 @@ def issue_token(user: User, device_id: str) -> tuple[str, datetime]:
     return raw, expires
 
 
+def release_device(device_id: str) -> int | None:
+    """Free a device for another user: revoke its owner's tokens and mark it released
+    (``last_seen_at`` NULL, which no sign-in leaves behind). Returns the owner's id, or
+    None for an unknown device.
+
+    The owner's held ops are applied first, as ``sync release-held`` would (giving up on
+    their gaps), because held ops are applied as the device's owner: left held, they
+    would be applied later under the next user's name. ``next_seq`` is kept: the same
+    installation goes on numbering its ops.
+    """
+    from server.services.push import _release_device
+
+    owner = db.session.execute(text("SELECT user_id FROM device WHERE id = :d FOR UPDATE"),
+                               {"d": device_id}).scalar_one_or_none()
+    if owner is None:
+        return None
+    _release_device(device_id)
+    db.session.execute(text("UPDATE device SET last_seen_at = NULL WHERE id = :d"),
+                       {"d": device_id})
+    db.session.execute(
+        text("UPDATE token SET revoked_at = now() WHERE device_id = :d AND revoked_at IS NULL"),
+        {"d": device_id})
+    return owner
+
+
 # What load_caller's statement reads for the Caller itself; anything else is ``also``.
 CALLER_COLUMNS = ("id", "username", "role", "dept", "scope_epoch", "device_id", "tid",
-                  "grids", "areas")
+                  "grids", "areas", "must_change_password")
 
 
 def load_caller(raw_token: str, also: str = "", params: dict[str, Any] | None = None
@@ -113,6 +156,7 @@ def load_caller(raw_token: str, also: str = "", params: dict[str, Any] | None = 
     row = db.session.execute(
         text(f"""
             SELECT u.id, u.username, u.role, u.dept, u.scope_epoch, t.device_id, t.id AS tid,
+                   u.must_change_password,
                    ARRAY(SELECT grid_code FROM user_grid WHERE user_id = u.id
                          ORDER BY grid_code) AS grids,
                    ARRAY(SELECT area_code FROM user_area WHERE user_id = u.id
@@ -127,7 +171,8 @@ def load_caller(raw_token: str, also: str = "", params: dict[str, Any] | None = 
         return None
     extra = {k: v for k, v in row._mapping.items() if k not in CALLER_COLUMNS}
     return Caller(row.id, row.username, row.role, row.dept, row.device_id, row.tid,
-                  row.scope_epoch, list(row.grids), list(row.areas), extra)
+                  row.scope_epoch, list(row.grids), list(row.areas), extra,
+                  row.must_change_password)
 
 
 def load_scope(user_id: int) -> tuple[list[str], list[str]]:
@@ -148,6 +193,10 @@ def bearer_token() -> str | None:
     return value.strip()
 
 
+# What a user with a one-time password may still do: change it, or sign out.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.revoke_token"})
+
+
 def current_caller(also: str = "", params: dict[str, Any] | None = None) -> Caller:
     """The signed-in caller (401 if none), loaded once per request; ``also`` as in
     :func:`load_caller`, for the request's first call."""
@@ -159,6 +208,9 @@ def current_caller(also: str = "", params: dict[str, Any] | None = None) -> Call
         caller = load_caller(raw, also, params)
         if caller is None:
             raise ApiError(401, "invalid_token", "the token is invalid, expired or revoked")
+        if caller.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            raise ApiError(403, "password_change_required",
+                           "change your one-time password first: POST /api/v1/auth/password")
         g.caller = caller
     return caller
 

@@ -14,11 +14,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from geo.attributes import parse_field_map
 from geo.layer import LayerError, format_report, read_layer, report_json
+from server import auth
 from server.config import ROOT
 from server.errors import ApiError
 from server.extensions import db
 from server.models import ROLES
-from server.services import audit, layers, users
+from server.services import audit, layers, signin, users
 
 grids_cli = AppGroup("grids", help="Import and compare grid layers.")
 users_cli = AppGroup("users", help="Create users and set their scopes.")
@@ -202,6 +203,38 @@ def _set_scope(username: str, kind: str, codes: tuple[str, ...]) -> None:
     audit.record(f"users.set_{kind}", object=f"user:{username}", detail=audit.cli_detail(**{kind: list(codes)}))
     db.session.commit()
     click.echo(f"{username}: {kind} = {', '.join(codes)}")
+
+
+@users_cli.command("unlock")
+@click.argument("username", required=False)
+@click.option("--ip", "ips", multiple=True,
+              help="Also clear the failures counted for this client address (repeatable).")
+def unlock_user(username: str | None, ips: tuple[str, ...]) -> None:
+    """Lift the sign-in lock: clear USERNAME's failed sign-ins (and --ip addresses')."""
+    if not username and not ips:
+        _fail("give a USERNAME, an --ip ADDRESS, or both")
+    cleared = signin.clear_username(username) if username else 0
+    for ip in ips:
+        cleared += signin.clear_ip(ip)
+    audit.record("users.unlock", username=username, object=username or None,
+                 detail={"ips": list(ips), "cleared": cleared})
+    db.session.commit()
+    names = [n for n in (username, *ips) if n]
+    click.echo(f"unlocked {', '.join(names)}: cleared={cleared}")
+
+
+@devices_cli.command("release")
+@click.argument("device_id")
+def release_device(device_id: str) -> None:
+    """Free a device for another user: its owner's tokens are revoked, their held ops
+    applied, and the next user to sign in on it takes it (its sequence goes on)."""
+    owner = auth.release_device(device_id)
+    if owner is None:
+        _fail(f"no device {device_id!r}")
+    audit.record("devices.release", object=device_id, device_id=device_id,
+                 detail={"owner_id": owner})
+    db.session.commit()
+    click.echo(f"released device {device_id}")
 
 
 @devices_cli.command("revoke")

@@ -42,6 +42,15 @@ def load_config() -> dict[str, Any]:
         # fallback for a developer's first run, and README says to set it.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
         "TOKEN_TTL_DAYS": _int("TOKEN_TTL_DAYS", 30),
+        # Sign-in throttling (server/services/signin.py): failures per username and per
+        # client address within the window, counted in the database for every node.
+        "SIGNIN_WINDOW_SECONDS": _int("SIGNIN_WINDOW_SECONDS", 15 * 60),
+        "SIGNIN_MAX_USER_FAILURES": _int("SIGNIN_MAX_USER_FAILURES", 10),
+        "SIGNIN_MAX_IP_FAILURES": _int("SIGNIN_MAX_IP_FAILURES", 50),
+        # How many proxies in front set X-Forwarded-For/-Proto/-Host (werkzeug ProxyFix).
+        # 0 (the default) trusts no such header: otherwise anyone could pick the address
+        # the throttle and the audit log see. Behind nginx, set 1.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "MATCH_EDGE_M": _float("MATCH_EDGE_M", 3.0),
         "MATCH_NEAREST_M": _float("MATCH_NEAREST_M", 50.0),
         "MATCH_MAX_POINTS": _int("MATCH_MAX_POINTS", 10_000),

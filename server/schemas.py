@@ -43,6 +43,11 @@ class ErrorSchema(Strict):
     error = fields.Nested(ErrorBody, required=True)
 
 
+class ApiErrorSchema(ErrorSchema):
+    """The error shape in the OpenAPI spec, as ``ApiError`` (flask-smorest's own error
+    schema already takes the name ``Error``)."""
+
+
 class UserSchema(Strict):
     username = fields.String()
     role = fields.String(validate=validate.OneOf(ROLES))
@@ -51,16 +56,37 @@ class UserSchema(Strict):
     areas = fields.List(fields.String())
 
 
+def _no_control(value: str) -> None:
+    """NUL and other control characters are never part of a name, a device id or a
+    password (PostgreSQL cannot even store NUL in text): a 422, not a 500."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError("must not contain control characters (such as NUL)")
+
+
+def _text(low: int, high: int, **kw: Any) -> fields.String:
+    return fields.String(validate=[validate.Length(low, high), _no_control], **kw)
+
+
 class LoginSchema(Strict):
-    username = fields.String(required=True, validate=validate.Length(1, 64))
-    password = fields.String(required=True, validate=validate.Length(1, 1024))
-    device_id = fields.String(required=True, validate=validate.Length(1, 128))
+    username = _text(1, 64, required=True)
+    password = _text(1, 1024, required=True)
+    device_id = _text(1, 128, required=True)
 
 
 class TokenSchema(Strict):
     token = fields.String()
     expires_at = fields.DateTime()
     user = fields.Nested(UserSchema)
+    must_change_password = fields.Boolean(metadata={
+        "description": "true after a one-time password: every other call answers 403 "
+                       "password_change_required until POST /api/v1/auth/password"})
+
+
+class PasswordChangeSchema(Strict):
+    old = _text(1, 1024, required=True)
+    new = fields.String(required=True, validate=validate.Length(1, 1024), metadata={
+        "description": "at least 10 characters, at least two of letters, digits and "
+                       "symbols, not a common password (else 422 weak_password)"})
 
 
 class MeSchema(Strict):

@@ -23,7 +23,7 @@ from scripts import dbtool
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo"
-PASSWORD = "pw-123456"
+PASSWORD = "pw-123456-test"
 _counter = itertools.count(1)
 
 
@@ -67,7 +67,13 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A test client with a client address of its own: failed sign-ins are counted per
+    address across the whole session's database (50 lock it for 15 minutes), so one
+    test's failures must not lock another test out."""
+    c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = "127." + ".".join(
+        str(secrets.randbelow(254) + 1) for _ in range(3))
+    return c
 
 
 @pytest.fixture

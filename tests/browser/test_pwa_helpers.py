@@ -10,7 +10,7 @@ import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 POINTS = json.loads((ROOT / "demo" / "jianye-points-truth.json").read_text(encoding="utf-8"))["points"]
-PASSWORD = "pw-123456"
+PASSWORD = "pw-123456-test"
 
 
 def inside_points(code):

@@ -20,7 +20,7 @@ def inside_point(code):
     return next(p for p in POINTS if p["class"] == "inside" and p["expect"] == code)
 
 
-def login(page, username, password="pw-123456", path="/"):
+def login(page, username, password="pw-123456-test", path="/"):
     page.goto(path)
     page.get_by_test_id("login-username").fill(username)
     page.get_by_test_id("login-password").fill(password)

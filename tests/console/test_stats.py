@@ -35,7 +35,7 @@ def dataset(app, inside_points):
             args += ["--grid", g]
         for a in kw.get("areas", ()):
             args += ["--area", a]
-        result = app.test_cli_runner().invoke(args=args, input="pw-123456\n")
+        result = app.test_cli_runner().invoke(args=args, input="pw-123456-test\n")
         assert result.exit_code == 0, result.output
         return ApiClient(client, name)
 

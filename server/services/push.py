@@ -175,7 +175,12 @@ def _load_held(run: DeviceRun, next_seq: int) -> None:
         ORDER BY device_seq
     """), {"d": run.device_id, "n": next_seq}):
         if row.status == "held":
-            run.held[row.device_seq] = Incoming(parse_op(row.payload), row.payload, None, True)
+            item = Incoming(parse_op(row.payload), row.payload, None, True)
+            if item.parsed.op is None:
+                # Held before a stricter rule (a device time that is no longer valid…):
+                # it is refused now, and its slot stays used up, like any rejected op.
+                item.result = rejected(item.parsed.op_id, "validation", item.parsed.errors)
+            run.held[row.device_seq] = item
         else:
             run.used.add(row.device_seq)
 

@@ -208,3 +208,21 @@ def test_a_value_postgresql_refuses_costs_only_its_op(signed_in, inside_points, 
     assert record(db, first["id"])["version"] == 2 and record(db, good["id"])["version"] == 1
     assert db.execute("SELECT status FROM op_log WHERE op_id = %s",
                       (bad["op_id"],)).fetchone() == ("rejected",)
+
+
+def test_a_held_op_that_is_no_longer_valid_is_rejected_when_its_turn_comes(
+        signed_in, inside_points, db):
+    worker = signed_in(grids=[GRID])
+    first = worker.op("inspection", "create", inspection(inside_points[GRID]))
+    later = worker.op("inspection", "create", inspection(inside_points[GRID]))
+    assert worker.push(later)[0]["status"] == "held"
+    # As if it had been held before "yesterday-ish" was refused.
+    db.execute("UPDATE op_log SET payload = jsonb_set(payload, '{recorded_at}', "
+               "'\"yesterday-ish\"') WHERE op_id = %s", (later["op_id"],))
+    assert worker.push(first)[0]["status"] == "applied"
+    row = db.execute("SELECT status, result->>'code' FROM op_log WHERE op_id = %s",
+                     (later["op_id"],)).fetchone()
+    assert row == ("rejected", "validation")
+    assert_nothing_of(db, later)
+    follow = worker.op("inspection", "create", inspection(inside_points[GRID]))
+    assert worker.push(follow)[0]["status"] == "applied"

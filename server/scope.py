@@ -7,6 +7,7 @@ admin sees everything.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,8 +92,9 @@ def area_filter(args: dict[str, Any], params: dict[str, Any], g: str = "g") -> l
 class CallerAuthority:
     """The caller's rights over records in one push (PROTOCOL rule 10)."""
 
-    def __init__(self, caller: Caller, places: dict[str, GridPlace]) -> None:
-        self.caller, self.places = caller, places
+    def __init__(self, caller: Caller, places: dict[str, GridPlace],
+                 departments: Collection[str] | None = None) -> None:
+        self.caller, self.places, self.departments = caller, places, departments
 
     def covers(self, grid_code: str | None) -> bool:
         c = self.caller

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sync import extension
-from sync.incident import check_transition, due_at
+from sync.incident import Actor, check_department, check_transition, due_at
 from sync.merge import merge_update, others_changed
 from sync.ops import Op
 from sync.state import (
@@ -99,6 +99,10 @@ def _create(op: Op, author: Author, authority: Authority, batch: Batch,
         return rejected(op.op_id, "forbidden", {"data.location": ["outside your grids or area"]})
     data = dict(op.data)
     if op.entity == "incident":
+        # A new incident has no department: only a dispatch gives it one.
+        refusal = check_department(None, data, None, Actor(author.role), authority.departments)
+        if refusal:
+            return rejected(op.op_id, refusal[0], {"data.department": [refusal[1]]})
         status = data.setdefault("status", "reported")
         if status not in ("reported", "self_handled"):
             return rejected(op.op_id, "validation",
@@ -175,13 +179,19 @@ def _update(op: Op, author: Author, authority: Authority, batch: Batch,
         row = _conflict(op, author, batch, record, "record_deleted", sorted(op.data), base,
                         _last_other(since, author.device_id, set()))
         return _result(op, "conflict", record, code="record_deleted", conflict_id=row.id)
+    if (record.entity == "household" and placement is not None
+            and placement.grid_code != record.grid_code
+            and not authority.may_create("household", placement.grid_code)):
+        # Moving a household is creating it again elsewhere: the same scope holds.
+        return rejected(op.op_id, "forbidden", {"data.location": ["outside your grids or area"]})
     new_status = op.data.get("status")
     status_changes = (record.entity == "incident" and new_status is not None
                       and new_status != record.data.get("status"))
     if status_changes:
+        # Who may act is decided by the department the incident has, never by one the
+        # op names (only a dispatch may name one: check_department below).
         verdict = check_transition(record.data.get("status"), new_status,
-                                   authority.actor(record), op.data.get("department")
-                                   or record.data.get("department"))
+                                   authority.actor(record), record.data.get("department"))
         if verdict == "forbidden":
             return rejected(op.op_id, "forbidden",
                             {"data.status": [f"your role may not move it to {new_status}"]})
@@ -189,10 +199,12 @@ def _update(op: Op, author: Author, authority: Authority, batch: Batch,
             row = _conflict(op, author, batch, record, "illegal_transition", ["status"], base,
                             _last_other(since, author.device_id, {"status"}))
             return _result(op, "conflict", record, code="illegal_transition", conflict_id=row.id)
-        if new_status == "dispatched" and not (op.data.get("department")
-                                                or record.data.get("department")):
-            return rejected(op.op_id, "validation",
-                            {"data.department": ["a dispatch needs a department"]})
+    if record.entity == "incident":
+        refusal = check_department(record.data.get("status"), op.data,
+                                   record.data.get("department"), authority.actor(record),
+                                   authority.departments)
+        if refusal:
+            return rejected(op.op_id, refusal[0], {"data.department": [refusal[1]]})
     incoming = dict(op.data)
     if record.entity == "incident" and "extension" in incoming:
         refusal = _extension(incoming, author, authority, record, now)

@@ -6,8 +6,10 @@ Digital city-management flow: 上报 report → 受理 accept → 立案 file �
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 SUPERVISOR, DEPARTMENT, GRID_USER = "supervisor", "department", "grid_user"
 
@@ -91,6 +93,65 @@ def next_statuses(current: str) -> list[str]:
     ['dispatched', 'shelved']
     """
     return [to for (frm, to) in TRANSITIONS if frm == current]
+
+
+# The only ways ``department`` may change (PROTOCOL v1.1 "Writes that stay in scope"): the
+# status an op moves the incident to -> what it may do to the department on the way.
+# Anything else that sets or clears it, a create and a supervisor's edit included, is
+# refused: who handles a work order is decided by a dispatch, and only by one.
+DEPARTMENT_BY_STATUS: dict[str, str] = {
+    "dispatched": "set",  # 派遣 names the department (a re-dispatch may name another)
+    "returned": "clear",  # 退回 for re-dispatch may clear it
+}
+
+
+def check_department(current_status: str | None, data: Mapping[str, Any],
+                     current_department: str | None, actor: Actor,
+                     departments: Collection[str] | None) -> tuple[str, str] | None:
+    """``None`` if an op may do what it does to ``department``, else ``(code, message)``.
+
+    ``current_status`` is ``None`` for a create; ``data`` is the op's; ``departments``
+    the configured ones (``None``: any name). A dispatch needs a department, sent or kept.
+
+    Examples
+    --------
+    >>> sup, depts = Actor("supervisor", in_scope=True), ("城管", "市政")
+    >>> check_department("filed", {"status": "dispatched", "department": "城管"}, None,
+    ...                  sup, depts)
+    >>> check_department("filed", {"status": "dispatched", "department": "水务"}, None,
+    ...                  sup, depts)
+    ('validation', 'must be one of 城管, 市政')
+    >>> check_department("filed", {"status": "dispatched"}, None, sup, depts)
+    ('validation', 'a dispatch needs a department')
+    >>> check_department("dispatched", {"department": "市政"}, "城管", sup, depts)[0]
+    'forbidden'
+    >>> check_department(None, {"status": "reported", "department": "城管"}, None,
+    ...                  Actor("patroller", in_scope=True), depts)[0]
+    'forbidden'
+    >>> check_department("dispatched", {"status": "returned", "department": None}, "城管",
+    ...                  sup, depts)
+    >>> check_department("dispatched", {"status": "handled", "department": None}, "城管",
+    ...                  Actor("department", dept="城管"), depts)[0]
+    'forbidden'
+    >>> check_department("dispatched", {"note": "x", "department": "城管"}, "城管", sup, depts)
+    """
+    new_status = data.get("status")
+    moving = new_status is not None and new_status != current_status
+    wanted = data.get("department", current_department)
+    if moving and new_status == "dispatched" and not wanted:
+        return "validation", "a dispatch needs a department"
+    if wanted == current_department:
+        return None  # sent as it is: no change
+    how = DEPARTMENT_BY_STATUS.get(new_status) if moving else None
+    legal = (current_status is not None and how is not None
+             and check_transition(current_status, new_status, actor, current_department) is None)
+    if legal and how == "clear" and wanted is None:
+        return None
+    if legal and how == "set" and wanted is not None:
+        if departments is not None and wanted not in departments:
+            return "validation", f"must be one of {', '.join(departments)}"
+        return None
+    return "forbidden", "the department changes only by a dispatch, made by a supervisor"
 
 
 # Minutes allowed in each stage: (urgent, normal). Filing and dispatch within 10/30 min

@@ -3,7 +3,8 @@
 An op is checked in two steps: its envelope (``op_id``, ``device_seq``, ``entity``…) and
 then its ``data`` for the entity. Whatever can be read of ``op_id`` and ``device_seq`` is
 kept even when the op is invalid, because a rejected op still uses up its
-``device_seq`` (PROTOCOL rule 4).
+``device_seq`` (PROTOCOL rule 4). Bad values anywhere in the op (:mod:`sync.values`)
+reject it too, with their paths in ``errors``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sync.records import ENTITIES, SERVER_OWNED, validate_data
+from sync.values import MAX_SAFE_INTEGER, deep_fingerprint, value_errors
 
 ACTIONS = ("create", "update", "delete")
 Errors = dict[str, list[str]]
@@ -56,7 +59,11 @@ def fingerprint(raw: Any) -> str:
     >>> fingerprint({"a": 1}) == fingerprint({"a": 2})
     False
     """
-    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    try:
+        canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:
+        # Nested beyond what json.dumps can walk: such an op is refused anyway.
+        return deep_fingerprint(raw)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -70,13 +77,14 @@ def _uuid(value: Any) -> str | None:
 
 
 def _positive_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    # Above 2^53 - 1 the device could not have counted to it (and a bigint may not hold it).
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SAFE_INTEGER:
         return None
     return value
 
 
-def parse_op(raw: Any) -> ParsedOp:
-    """Validate one op from a push.
+def parse_op(raw: Any, now: datetime | None = None) -> ParsedOp:
+    """Validate one op from a push; ``now`` (default: the clock) bounds device times.
 
     Examples
     --------
@@ -89,6 +97,10 @@ def parse_op(raw: Any) -> ParsedOp:
     >>> bad = parse_op({"op_id": "nope", "device_seq": 3, "entity": "cat"})
     >>> sorted(bad.errors), bad.device_seq
     (['action', 'entity', 'id', 'op_id'], 3)
+    >>> huge = parse_op({"op_id": p.op_id, "device_seq": 2**63, "entity": "incident",
+    ...                  "id": p.op.id, "action": "create", "recorded_at": "yesterday-ish"})
+    >>> huge.device_seq, sorted(huge.errors)
+    (None, ['device_seq', 'recorded_at'])
     """
     if not isinstance(raw, dict):
         return ParsedOp(None, {"op": ["must be an object"]}, None, None, fingerprint(raw))
@@ -101,7 +113,7 @@ def parse_op(raw: Any) -> ParsedOp:
         errors["op_id"] = ["must be a UUID string"]
     seq = _positive_int(raw.get("device_seq"))
     if seq is None:
-        errors["device_seq"] = ["must be an integer >= 1"]
+        errors["device_seq"] = [f"must be an integer from 1 to {MAX_SAFE_INTEGER}"]
     entity, action = raw.get("entity"), raw.get("action")
     if entity not in ENTITIES:
         errors["entity"] = [f"must be one of {', '.join(ENTITIES)}"]
@@ -114,10 +126,9 @@ def parse_op(raw: Any) -> ParsedOp:
     if action == "create" and base is not None:
         errors["base_version"] = ["must be null for a create"]
     elif action in ("update", "delete") and _positive_int(base) is None:
-        errors["base_version"] = ["must be an integer >= 1 for an update or delete"]
-    recorded_at = raw.get("recorded_at")
-    if recorded_at is not None and not isinstance(recorded_at, str):
-        errors["recorded_at"] = ["must be an RFC 3339 string"]
+        errors["base_version"] = [
+            f"must be an integer from 1 to {MAX_SAFE_INTEGER} for an update or delete"]
+    recorded_at = raw.get("recorded_at")  # checked with the other device times below
     data = raw.get("data", {})
     if data is None and action == "delete":
         data = {}
@@ -127,6 +138,8 @@ def parse_op(raw: Any) -> ParsedOp:
         data = {k: v for k, v in data.items() if k not in SERVER_OWNED}
         for name, msgs in validate_data(entity, action, data).items():
             errors[f"data.{name}"] = msgs
+    for path, msgs in value_errors(raw, now or datetime.now(UTC)).items():
+        errors[path] = [*errors.get(path, []), *(m for m in msgs if m not in errors.get(path, []))]
     if errors:
         return ParsedOp(None, errors, op_id, seq, fp)
     op = Op(op_id, seq, entity, record_id, action, base, data, recorded_at, fp)  # type: ignore[arg-type]

@@ -6,12 +6,12 @@ kept, because forms grow faster than servers are upgraded.
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
+
+from sync.values import accuracy_error, coordinate_error, parse_time
 
 ENTITIES = ("inspection", "incident", "household")
 INSPECTION_KINDS = ("patrol", "visit", "record", "handle", "report")
@@ -35,15 +35,10 @@ def is_rfc3339(value: Any) -> bool:
 
     >>> is_rfc3339("2026-11-23T08:15:00+08:00"), is_rfc3339("2026-11-23T08:15:00Z")
     (True, True)
-    >>> is_rfc3339("2026-11-23 08:15"), is_rfc3339(1700000000)
-    (False, False)
+    >>> is_rfc3339("2026-11-23 08:15"), is_rfc3339(1700000000), is_rfc3339("2026-W48-1T08:15Z")
+    (False, False, False)
     """
-    if not isinstance(value, str) or "T" not in value.upper():
-        return False
-    try:
-        return datetime.fromisoformat(value).tzinfo is not None
-    except ValueError:
-        return False
+    return parse_time(value) is not None
 
 
 def _time(v: Any) -> str | None:
@@ -64,22 +59,12 @@ def _uuid(v: Any) -> str | None:
     return None
 
 
-def _number_ge0(v: Any) -> str | None:
-    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
-    return None if ok else "must be a number >= 0"
-
-
 def _bool(v: Any) -> str | None:
     return None if isinstance(v, bool) else "must be true or false"
 
 
 def _lonlat(pair: Any) -> bool:
-    return (
-        isinstance(pair, list | tuple) and len(pair) in (2, 3)
-        and all(isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c)
-                for c in pair)
-        and -180 <= pair[0] <= 180 and -90 <= pair[1] <= 90
-    )
+    return coordinate_error(pair) is None
 
 
 def _point(v: Any) -> str | None:
@@ -145,7 +130,7 @@ def _one_of(choices: tuple[str, ...]) -> Check:
 
 COMMON: dict[str, Check] = {
     "location": _point, "location_datum": _one_of(DATUMS),
-    "location_accuracy_m": _number_ge0, "note": _text, "photos": _photos, "notes": _notes,
+    "location_accuracy_m": accuracy_error, "note": _text, "photos": _photos, "notes": _notes,
 }
 FIELDS: dict[str, dict[str, Check]] = {
     "inspection": {

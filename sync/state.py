@@ -7,6 +7,7 @@ and the server writes back what changed in one statement per table.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -87,6 +88,9 @@ class Author:
 
 class Authority(Protocol):
     """The server's answer to "may this author touch that?" (PROTOCOL rule 10)."""
+
+    # The departments an incident may be dispatched to; None: any name.
+    departments: Collection[str] | None
 
     def may_create(self, entity: str, grid_code: str | None) -> bool: ...
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import text
 
 from server.auth import Caller
@@ -16,9 +17,10 @@ from server.services import audit
 from server.services.privacy import SENSITIVE, audit_unmasked, mask_fields, sees_unmasked
 from server.services.pull import decode_cursor, encode_cursor
 from server.services.records import load_records, stamp_changes, write_batch
-from sync.incident import check_transition
+from sync.incident import check_department, check_transition
 from sync.records import SERVER_OWNED, validate_data
 from sync.state import Batch, VersionRow
+from sync.values import value_errors
 
 REVIEWERS = ("supervisor", "admin", "grid_leader")
 
@@ -103,6 +105,8 @@ def resolve(caller: Caller, conflict_id: str, base_version: int,
                        {"current_version": record.version})
     clean = {k: v for k, v in data.items() if k not in SERVER_OWNED}
     errors = validate_data(record.entity, "update", clean) if clean else {}
+    # The same bad values that reject an op (NULs, unsafe integers, times, depth).
+    errors.update(value_errors({"data": clean}, datetime.now(UTC)))
     if errors:
         raise ApiError(422, "validation", "some values are invalid", errors)
     _check_resolution(caller, authority, record, clean)
@@ -128,6 +132,13 @@ def _check_resolution(caller: Caller, authority: CallerAuthority, record: Any,
                            f"{record.data.get('status')} cannot become {new_status}")
         if verdict == "forbidden":
             raise ApiError(403, "forbidden", f"your role may not set status {new_status}")
+    if record.entity == "incident":
+        refusal = check_department(record.data.get("status"), clean,
+                                   record.data.get("department"), authority.actor(record),
+                                   tuple(current_app.config.get("DEPARTMENTS") or ()))
+        if refusal:
+            status = 403 if refusal[0] == "forbidden" else 422
+            raise ApiError(status, refusal[0], refusal[1], {"department": [refusal[1]]})
     if record.entity == "household" and not sees_unmasked(caller, record.grid_code):
         masked = [k for k in SENSITIVE if isinstance(clean.get(k), str) and "*" in clean[k]]
         if masked:

@@ -26,7 +26,7 @@ from server.scope import CallerAuthority, area_filter, grid_places, record_filte
 from server.services import audit
 from server.services.push import apply_direct
 from server.services.records import record_json
-from sync.incident import TRANSITIONS, Actor, check_transition, next_statuses
+from sync.incident import Actor, check_transition, next_statuses
 
 DESK_ROLES = ("supervisor", "admin", "department")
 OPEN_SQL = "{r}.status NOT IN ('closed', 'rejected', 'void')"
@@ -301,22 +301,17 @@ def transition(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str
         raise ApiError(409, "illegal_transition", f"the incident is already {to}",
                        {"from": row.status, "to": to})
     data: dict[str, Any] = {"status": to}
-    department = body.get("department") if to == "dispatched" else None
-    legal = (row.status, to) in TRANSITIONS
-    if legal and department is not None:
-        if department not in departments():
-            raise ApiError(422, "validation", "unknown department",
-                           {"json": {"department": [f"must be one of {', '.join(departments())}"]}})
-        data["department"] = department
-    elif legal and to == "dispatched" and not row.data.get("department"):
-        raise ApiError(422, "validation", "a dispatch needs a department",
-                       {"json": {"department": ["is required to dispatch"]}})
+    # Whether the department may be set, and to what, is sync.incident.check_department's
+    # to say (through apply_direct), exactly as for a dispatch that comes by sync.
+    if to == "dispatched" and body.get("department") is not None:
+        data["department"] = body["department"]
     if body.get("note"):
         data["notes"] = [*(row.data.get("notes") or []), {
             "id": str(uuid.uuid4()), "text": body["note"], "at": datetime.now(UTC).isoformat()}]
     return _apply(caller, rid, base, data, {
         "illegal_transition": f"{row.status} → {to} is not a legal transition",
         "forbidden": f"your role may not move this incident from {row.status} to {to}",
+        "validation": "the change is not valid (see details.errors)",
     }, {"from": row.status, "to": to, "note": bool(body.get("note")),
         "department": data.get("department")})
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from server.auth import Caller
 from server.extensions import db
@@ -27,6 +29,7 @@ from sync.ops import Op, ParsedOp, parse_op
 from sync.ordering import plan, release
 from sync.records import SHA256
 from sync.state import Author, Batch, Placement
+from sync.values import loggable
 
 Result = dict[str, Any]
 
@@ -148,7 +151,8 @@ def _screen(run: DeviceRun, parsed: list[ParsedOp], raw_ops: list[Any],
                 f"{p.device_seq} was already used by another op from this device"]})
         else:
             in_request.add(p.op_id)
-            item = Incoming(p, raw_ops[i], i)
+            # A refused op is logged without what the database cannot hold (NULs, depth).
+            item = Incoming(p, raw_ops[i] if p.op is not None else loggable(raw_ops[i]), i)
             if p.op is None:
                 item.result = rejected(p.op_id, "validation", p.errors)
             run.fresh[p.device_seq] = item
@@ -172,7 +176,12 @@ def _load_held(run: DeviceRun, next_seq: int) -> None:
         ORDER BY device_seq
     """), {"d": run.device_id, "n": next_seq}):
         if row.status == "held":
-            run.held[row.device_seq] = Incoming(parse_op(row.payload), row.payload, None, True)
+            item = Incoming(parse_op(row.payload), row.payload, None, True)
+            if item.parsed.op is None:
+                # Held before a stricter rule (a device time that is no longer valid…):
+                # it is refused now, and its slot stays used up, like any rejected op.
+                item.result = rejected(item.parsed.op_id, "validation", item.parsed.errors)
+            run.held[row.device_seq] = item
         else:
             run.used.add(row.device_seq)
 
@@ -182,14 +191,45 @@ def _pick(run: DeviceRun, seq: int) -> Incoming:
 
 
 def _apply_in_order(run: DeviceRun, items: list[Incoming]) -> None:
-    ops = [i.parsed.op for i in items if i.result is None and i.parsed.op is not None]
-    if not ops:
+    """Apply ``items`` in order, set-based; if the database refuses the batch, redo it op
+    by op so that only the op it refuses fails (rule 3).
+
+    ``sync.values`` is meant to refuse every value PostgreSQL would; the savepoint is for
+    the one it misses, so that it costs that op, not the push (and never a 500).
+    """
+    pending = [i for i in items if i.result is None and i.parsed.op is not None]
+    if not pending:
         return
+    try:
+        with db.session.begin_nested():
+            _apply_batch(run, pending)
+        return
+    except IntegrityError:
+        raise  # a race with another push: the route answers 409 retry
+    except DBAPIError:
+        pass
+    for item in pending:
+        item.result = None
+    for item in pending:
+        try:
+            with db.session.begin_nested():
+                _apply_batch(run, [item])
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            item.result = rejected(item.parsed.op_id, "validation", {"op": [
+                "a value of this op cannot be stored: "
+                f"{type(getattr(exc, 'orig', exc)).__name__}"]})
+
+
+def _apply_batch(run: DeviceRun, items: list[Incoming]) -> None:
+    ops = [i.parsed.op for i in items if i.parsed.op is not None]
     placements = _placements(ops)
     batch = _load_batch(ops)
     places = grid_places({r.grid_code for r in batch.records.values() if r.grid_code}
                          | {p.grid_code for p in placements.values() if p.grid_code})
-    authority = CallerAuthority(run.caller, places)
+    authority = CallerAuthority(run.caller, places,
+                                tuple(current_app.config.get("DEPARTMENTS") or ()))
     now = datetime.now(UTC)
     author = Author(run.caller.user_id, run.caller.username, run.device_id, run.caller.role)
     for item in items:

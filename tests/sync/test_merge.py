@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from tests.sync.helpers import GRID, household, record, statuses
 
@@ -101,10 +102,12 @@ def test_skewed_device_clock_changes_nothing(signed_in, inside_points, db):
     hid = str(uuid.uuid4())
     a.push(a.op("household", "create", household(inside_points[GRID]), id=hid))
     late = b.op("household", "update", {"head_name": "B"}, id=hid, base_version=1)
-    late["recorded_at"] = "2099-01-01T00:00:00+08:00"  # a phone far in the future
+    # A phone almost a day ahead, then one decades behind: the furthest v1.1 lets in
+    # ("Bad values in an op" refuses more than a day ahead, or before 2000).
+    late["recorded_at"] = (datetime.now(UTC) + timedelta(hours=23)).isoformat(timespec="seconds")
     b.push(late)
     early = a.op("household", "update", {"head_name": "A"}, id=hid, base_version=1)
-    early["recorded_at"] = "1970-01-01T00:00:00+00:00"
+    early["recorded_at"] = "2000-01-01T00:00:00+00:00"
     res = a.push(early)[0]
     # Server arrival decides: A's edit arrived last and wins; the clash is recorded.
     assert res["status"] == "conflict"

@@ -9,6 +9,7 @@ from server.extensions import api
 
 def register_blueprints(app: Flask) -> None:
     from server.api import (
+        admin,
         attachments,
         auth,
         conflicts,
@@ -22,5 +23,5 @@ def register_blueprints(app: Flask) -> None:
     )
 
     for module in (auth, meta, grids, sync, conflicts, attachments, mapdata, tiles, desk,
-                   stats):
+                   stats, admin):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)

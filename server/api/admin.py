@@ -215,7 +215,7 @@ def import_layer():
     except (LayerError, ValueError, KeyError, LookupError) as exc:
         raise ApiError(422, "bad_layer", str(exc.args[0] if exc.args else exc)) from None
     report: dict[str, Any] = report_json(result)
-    report.update(dry_run=dry_run, layer=name)
+    report.update(dry_run=dry_run, layer=name, source=filename)
     if not dry_run and result.imported:
         _, version = layers.store_layer(result, name)
         report["version"] = version

@@ -75,19 +75,19 @@ def _check_against_database(steward: Steward, roster: Roster, departments: list[
         v = row.values
         unknown = [c for c in v.get("grids", []) if c not in places]
         if unknown:
-            row.refuse("grids", f"unknown grids: {'、'.join(unknown)}")
+            row.refuse("grids", f"没有这些网格：{'、'.join(unknown)}")
         elif not caller.is_admin and v.get("grids"):
             outside = [c for c in v["grids"] if not places[c].within(caller.areas)]
             if outside:
-                row.refuse("grids", f"outside your area: {'、'.join(outside)}")
+                row.refuse("grids", f"不在您管辖的区域内：{'、'.join(outside)}")
         bad_areas = [c for c in v.get("areas", []) if c not in known_areas]
         if bad_areas:
-            row.refuse("areas", f"unknown areas: {'、'.join(bad_areas)}")
+            row.refuse("areas", f"没有这些区域：{'、'.join(bad_areas)}")
         if v.get("dept") and v["dept"] not in departments:
-            row.refuse("dept", f"unknown department {v['dept']!r}")
+            row.refuse("dept", f"没有“{v['dept']}”这个部门")
         if not caller.is_admin and v.get("role") and v["role"] not in ("patroller",
                                                                        "grid_leader"):
-            row.refuse("role", "a supervisor imports grid workers only")
+            row.refuse("role", "主管只能导入网格员和网格长")
 
 
 def _existing(usernames: list[str]) -> dict[str, dict[str, Any]]:
@@ -112,7 +112,7 @@ def _outcome(steward: Steward, row: RosterRow, existing: dict[str, dict[str, Any
     if not steward.caller.is_admin:
         refusal = steward.refusal(old["role"], list(old["grids"]))
         if refusal:
-            row.refuse("username", f"an existing user you do not manage ({refusal})")
+            row.refuse("username", f"已有此账号，但不归您管理（{refusal}）")
             return "refused"
     same = all(_same(old[k], v[k]) for k in COMPARED)
     return "unchanged" if same else "updated"

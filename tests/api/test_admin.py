@@ -257,7 +257,7 @@ def test_roster_xlsx_with_merged_and_formula_cells(admin):
     assert outcome[f"{tag}1"]["outcome"] == "created"
     assert outcome[f"{tag}2"]["outcome"] == "created"  # the merged role filled down
     assert outcome[f"{tag}3"]["outcome"] == "refused"
-    assert "formula" in outcome[f"{tag}3"]["errors"]["phone"][0]
+    assert "公式" in outcome[f"{tag}3"]["errors"]["phone"][0]
 
 
 @pytest.mark.parametrize("data, name, status", [

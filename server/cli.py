@@ -136,14 +136,9 @@ def diff_grids(layer_name: str, old: int | None, new: int | None) -> None:
 @grids_cli.command("list")
 def list_layers() -> None:
     """Layers, their versions and which is active."""
-    rows = db.session.execute(text("""
-        SELECT l.name, v.version, v.id = l.active_version_id AS active, v.created_at,
-               (SELECT count(*) FROM grid g WHERE g.layer_version_id = v.id) AS grids
-        FROM grid_layer l JOIN grid_layer_version v ON v.layer_id = l.id ORDER BY 1, 2
-    """)).all()
-    for r in rows:
-        click.echo(f"{r.name}\tv{r.version}\t{r.grids} grids\t"
-                   f"{'active' if r.active else ''}\t{r.created_at:%Y-%m-%d %H:%M}")
+    for r in layers.list_versions():
+        click.echo(f"{r['layer']}\tv{r['version']}\t{r['grids']} grids\t"
+                   f"{'active' if r['active'] else ''}\t{r['created_at']:%Y-%m-%d %H:%M}")
 
 
 def _read_password() -> str:

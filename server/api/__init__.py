@@ -9,6 +9,7 @@ from server.extensions import api
 
 def register_blueprints(app: Flask) -> None:
     from server.api import (
+        admin,
         attachments,
         audit,
         auth,
@@ -25,5 +26,5 @@ def register_blueprints(app: Flask) -> None:
 
     app.before_request(refuse_nul_in_url)
     for module in (auth, meta, grids, sync, conflicts, attachments, mapdata, tiles, desk,
-                   stats, audit):
+                   stats, audit, admin):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)

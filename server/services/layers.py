@@ -155,3 +155,26 @@ def diff_versions(layer_name: str, old: int | None, new: int | None) -> dict[str
         else:
             out[r.change].append(r.code)
     return out
+
+
+def list_versions() -> list[dict[str, Any]]:
+    """Every version of every layer, with its grid count and whether it is active."""
+    rows = db.session.execute(text("""
+        SELECT l.name AS layer, v.version, v.id = l.active_version_id AS active, v.created_at,
+               (SELECT count(*) FROM grid g WHERE g.layer_version_id = v.id) AS grids
+        FROM grid_layer l JOIN grid_layer_version v ON v.layer_id = l.id ORDER BY 1, 2
+    """)).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def activate(layer_name: str, version: int) -> None:
+    """Make one stored version of a layer the one matching uses (every app node sees the
+    change on its next request: the grid index is keyed by the active versions)."""
+    found = db.session.execute(text("""
+        UPDATE grid_layer l SET active_version_id = v.id
+        FROM grid_layer_version v
+        WHERE v.layer_id = l.id AND l.name = :n AND v.version = :v
+        RETURNING l.id
+    """), {"n": layer_name, "v": version}).first()
+    if found is None:
+        raise LookupError(f"layer {layer_name!r} has no version {version}")

@@ -15,6 +15,7 @@ const VIEWS = {
   desk: { name: '工单', roles: ['supervisor', 'admin', 'department'], load: () => import('./desk.js').then((m) => m.deskView) },
   conflicts: { name: '冲突', roles: ['supervisor', 'admin', 'grid_leader'], load: () => import('./conflicts.js').then((m) => m.conflictsView) },
   stats: { name: '统计', roles: ['supervisor', 'admin', 'grid_leader', 'patroller'], load: () => import('./stats.js').then((m) => m.statsView) },
+  admin: { name: '管理', roles: ['supervisor', 'admin'], load: () => import('./admin.js').then((m) => m.adminView) },
 };
 
 let current = null; // {name, view}
@@ -38,12 +39,36 @@ function showLogin(msg = '') {
       const res = await call('/auth/token', { method: 'POST', json: { username: user.value.trim(), password: pass.value, device_id: deviceId() } });
       saveSession({ token: res.token, user: res.user });
       resetAreas();
-      showConsole();
+      if (res.must_change_password) showPasswordChange(pass.value); else showConsole();
     } catch (ex) {
       err.textContent = ex.status === 401 ? '用户名或密码不正确。' : `登录失败：${ex.message}`;
     } finally { btn.disabled = false; }
   });
   mount(root, h('header', { class: 'bar' }, h('h1', {}, '网格化综合管理中心 · 登录')), h('main', {}, form));
+}
+
+/** A one-time password must be replaced before anything else (403 password_change_required). */
+function showPasswordChange(old) {
+  teardown();
+  const err = h('p', { class: 'err', testid: 'password-error', role: 'alert' });
+  const fresh = h('input', { type: 'password', id: 'new-password', testid: 'new-password', autocomplete: 'new-password' });
+  const again = h('input', { type: 'password', id: 'new-password-again', testid: 'new-password-again', autocomplete: 'new-password' });
+  const btn = h('button', { type: 'submit', class: 'primary', testid: 'password-submit', style: { width: '100%', marginTop: '16px' } }, '设置新密码');
+  const form = h('form', { class: 'login', testid: 'password-form' },
+    h('p', {}, '这是一次性密码，请先设置您自己的新密码：至少 10 位，含字母、数字、符号中的两种，不要用常见密码。'),
+    h('label', { for: 'new-password' }, '新密码'), fresh, h('label', { for: 'new-password-again' }, '再输入一次'), again, btn, err);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (fresh.value !== again.value) { err.textContent = '两次输入的新密码不一致。'; return; }
+    btn.disabled = true;
+    try {
+      await call('/auth/password', { method: 'POST', json: { old, new: fresh.value } });
+      showConsole();
+    } catch (ex) {
+      err.textContent = ex.message || '无法设置新密码';
+    } finally { btn.disabled = false; }
+  });
+  mount(root, h('header', { class: 'bar' }, h('h1', {}, '网格化综合管理中心 · 设置新密码')), h('main', {}, form));
 }
 
 function teardown() {

@@ -2,14 +2,15 @@
 // the automatic sync schedule.
 import './style.css';
 import { h, mount, toast } from './dom.js';
-import { currentUser, logout } from './auth.js';
+import { currentUser, TAB } from './auth.js';
 import { onAuthLost } from './api.js';
 import { on, notify } from './bus.js';
 import { counts } from './outbox.js';
 import { startAutoSync, manualSync, syncStatusText } from './scheduler.js';
 import { registerSW } from './swreg.js';
 import { connectionState } from './connection.js';
-import { db, kvGet } from './store.js';
+import * as store from './store.js';
+import { kvGet, useActiveUser } from './store.js';
 import { requestPersistence } from './storage.js';
 import { resumeTrackingIfActive } from './tracker.js';
 import { enqueue } from './outbox.js';
@@ -106,7 +107,7 @@ async function render() {
   user = await currentUser();
   if (!user) {
     screenEl = null;
-    loginScreen(app, { onLogin: () => { user = null; go(''); boot(); } });
+    loginScreen(app, { onLogin: () => { user = null; go(''); boot(); manualSync(); } });
     return;
   }
   if (!screenEl || !document.body.contains(screenEl)) screenEl = shell();
@@ -127,6 +128,8 @@ function boot() {
   if (booted) { render(); return; }
   booted = true;
   window.addEventListener('hashchange', render);
+  // Another tab signed in or out: this one must not keep showing the old user's data.
+  on('session', (s) => { if (!s || s.tab !== TAB) window.location.reload(); });
   onAuthLost(() => { toast('登录已失效，请重新登录。未上传的记录仍在本机。', 'error'); render(); });
   startAutoSync();
   resumeTrackingIfActive();
@@ -149,5 +152,5 @@ if ('serviceWorker' in navigator) {
 }
 
 // A handle for tests and support staff (read-only helpers plus the db).
-window.gridpatrol = { db, notify, go, enqueue };
-boot();
+window.gridpatrol = { get db() { return store.db; }, notify, go, enqueue };
+useActiveUser().catch((e) => console.error(e)).then(boot);

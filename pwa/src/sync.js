@@ -2,7 +2,7 @@
 // across tabs and the service worker (Web Locks). No DOM here: the service
 // worker runs the same code for Background Sync.
 import { api, NetworkError, HttpError } from './api.js';
-import { db, kvGet, kvSet, deviceId } from './store.js';
+import { db, kvGet, kvSet, deviceId, useActiveUser } from './store.js';
 import { nextBatch, applyResults, wire, counts } from './outbox.js';
 import { uploadPendingPhotos } from './photos.js';
 import { Backoff } from './backoff.js';
@@ -40,6 +40,8 @@ export async function syncNow({ pull = true } = {}) {
 }
 
 async function runSync({ pull }) {
+  // The service worker has no idea who signed in last: ask the device database.
+  await useActiveUser();
   const token = await kvGet('token');
   if (!token || (await kvGet('auth_lost'))) {
     return setStatus({ state: 'need_login', message: '请重新登录后同步' });

@@ -1,11 +1,10 @@
 import { h, mount } from '../dom.js';
-import { login } from '../auth.js';
-import { kvGet } from '../store.js';
+import { login, lastUsername } from '../auth.js';
 import { counts } from '../outbox.js';
 import { NetworkError } from '../api.js';
 
 export async function loginScreen(root, { onLogin, title = '网格巡查 · 登录' } = {}) {
-  const last = await kvGet('last_username', '');
+  const last = await lastUsername();
   const c = await counts();
   const err = h('p', { class: 'err', testid: 'login-error', role: 'alert' });
   const user = h('input', { type: 'text', id: 'login-username', testid: 'login-username', autocomplete: 'username', value: last || '', autocapitalize: 'off' });

@@ -5,7 +5,7 @@ import { h, mount, toast } from './dom.js';
 import { currentUser, TAB } from './auth.js';
 import { onAuthLost } from './api.js';
 import { on, notify } from './bus.js';
-import { counts } from './outbox.js';
+import { syncState, onSyncState, countText, progressText } from './syncstate.js';
 import { startAutoSync, manualSync, syncStatusText } from './scheduler.js';
 import { registerSW } from './swreg.js';
 import { connectionState } from './connection.js';
@@ -71,12 +71,20 @@ function shell() {
   const main = h('main', { id: 'screen' });
   mount(app, banner, header, status, main);
 
+  // One source for both: records and photos together (syncstate.js).
+  let seq = 0;
   async function refreshCount() {
-    const c = await counts();
-    count.textContent = c.unsent ? `${c.unsent} 条未上传` : '全部已上传';
-    count.dataset.count = String(c.unsent);
-    count.dataset.rejected = String(c.rejected);
-    count.className = `count ${c.unsent ? 'some' : 'zero'}`;
+    const my = ++seq;
+    const st = await syncState();
+    if (my !== seq) return;
+    count.textContent = countText(st);
+    count.dataset.count = String(st.ops.unsent);
+    count.dataset.rejected = String(st.ops.rejected);
+    count.dataset.photos = String(st.photos.unsent + st.photos.failed);
+    count.dataset.all = st.all ? '1' : '0';
+    count.className = `count ${st.all ? 'zero' : 'some'}`;
+    const p = progressText(st.progress);
+    if (p) { msg.textContent = p; msg.dataset.progress = st.progress.phase; } else delete msg.dataset.progress;
   }
   function refreshConn(s = connectionState()) {
     conn.textContent = s === 'offline' ? '离线' : s === 'online' ? '在线' : '网络?';
@@ -86,13 +94,12 @@ function shell() {
   async function refreshSync(s) {
     s = s || (await kvGet('sync_status', null));
     const t = syncStatusText(s);
-    msg.textContent = t;
     msg.dataset.state = (s && s.state) || 'idle';
+    if (!(s && s.state === 'syncing' && msg.dataset.progress)) msg.textContent = t;
   }
-  on('outbox', refreshCount);
-  on('pushed', refreshCount);
+  onSyncState(refreshCount);
   on('connection', refreshConn);
-  on('sync', (s) => { refreshSync(s); refreshCount(); });
+  on('sync', (s) => { refreshSync(s); });
   refreshCount();
   refreshConn();
   refreshSync();

@@ -43,7 +43,7 @@ def test_sync_starts_at_sign_in_not_on_the_timer(live_server, new_context, make_
     page.get_by_test_id("login-username").wait_for()
     page.wait_for_function("document.body.dataset.sw === 'ready'", timeout=30000)
     # From here on no timer fires: only the sign-in itself can start a sync.
-    page.clock.pause_at(page.evaluate("Date.now()") + 2000)
+    page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 2)  # seconds
     page.evaluate(WATCH_STATUS)
     page.get_by_test_id("login-username").fill(user)
     page.get_by_test_id("login-password").fill(PASSWORD)

@@ -38,6 +38,8 @@ const NOBODY_DB = 'gridpatrol-nobody';
 export function openUserDb(name) {
   const d = new Dexie(name);
   d.version(1).stores(SCHEMA);
+  // Deleted elsewhere (a sign-out in another tab): Dexie closes it; open a fresh one next time.
+  d.on('versionchange', () => { d.gpGone = true; });
   return d;
 }
 
@@ -86,10 +88,10 @@ export async function setUserEntry(username, entry) {
 
 /** Switch `db` to a user's database (null: nobody). */
 export async function useUser(username) {
-  if (username === dbUser && db) return db;
+  if (username === dbUser && db && !db.gpGone) return db;
   const name = username ? await userDbName(username, await userEntry(username)) : NOBODY_DB;
-  if (db && db.name !== name) db.close();
-  if (!db || db.name !== name) db = openUserDb(name);
+  if (db && (db.name !== name || db.gpGone)) db.close();
+  if (!db || db.name !== name || db.gpGone) db = openUserDb(name);
   dbUser = username;
   return db;
 }

@@ -53,6 +53,9 @@ def test_sync_starts_at_sign_in_not_on_the_timer(live_server, new_context, make_
     wait_attr(page, "sync-status", "data-state", "ok")
     texts = page.evaluate("window.__statusTexts")
     assert any("正在下载数据" in t or "正在同步" in t for t in texts), texts
+    # Home says the phone holds the user's data for offline work.
+    wait_attr(page, "home-ready", "data-households", "1")
+    assert "可离线工作" in page.get_by_test_id("home-ready").inner_text()
     page.get_by_test_id("duty-visit").click()
     page.locator(f"[data-testid=household-item][data-id='{hh_id}']").wait_for()
 
@@ -65,8 +68,9 @@ def test_all_uploaded_only_when_photos_are_too(live_server, new_context, make_us
     wait_synced(page)
     picture = photo_file(page, tmp_path / "p.jpg", hue=120)
 
-    # The records go through; every photo upload is cut off.
-    page.route("**/api/v1/attachments/**", lambda route: route.abort())
+    # The records go through; every photo upload is cut off (the context's route also
+    # catches the service worker's background sync).
+    ctx.route("**/api/v1/attachments/**", lambda route: route.abort())
     page.get_by_test_id("duty-report").click()
     page.get_by_test_id("report-note").fill("truth: photo still on the phone")
     sha = pick_photo(page, "report-photo", picture)
@@ -93,7 +97,7 @@ def test_all_uploaded_only_when_photos_are_too(live_server, new_context, make_us
     page.screenshot(path=str(shots / "outbox-photo-unsent-360.png"))
 
     # The photo goes up: now everything is, and every line says so.
-    page.unroute("**/api/v1/attachments/**")
+    ctx.unroute("**/api/v1/attachments/**")
     page.get_by_test_id("outbox-sync").click()
     wait_attr(page, "outbox-count", "data-all", "1")
     assert count.inner_text() == "全部已上传"

@@ -34,7 +34,7 @@ export async function loginScreen(root, { onLogin, title = '网格巡查 · 登�
   mount(root,
     h('header', { class: 'bar' }, h('h1', {}, title)),
     h('main', {},
-      c.unsent ? h('p', { class: 'loc', testid: 'login-unsent' }, `本机还有 ${c.unsent} 条未上传的记录，登录后会自动上传，不会丢失。`) : null,
+      c.unsent ? h('p', { class: 'loc', testid: 'login-unsent' }, `本机还有 ${c.unsent} 条未上传的记录，记录它们的用户登录后会自动上传，不会丢失。`) : null,
       form));
   (last ? pass : user).focus();
 }

@@ -219,3 +219,74 @@ def test_device_in_use_gets_a_fresh_id_once(live_server, new_context, make_user)
     login_field(page, a)
     assert len(sent) == 2 and sent[0] != sent[1]
     assert device_id(page) == sent[1]
+
+
+# The database the app kept before each user had their own, as an old version left it.
+LEGACY_JS = """([user, token, deviceId, op]) => new Promise((ok, ko) => {
+  const r = indexedDB.open('gridpatrol', 10);
+  r.onupgradeneeded = () => {
+    const d = r.result;
+    d.createObjectStore('kv', { keyPath: 'key' });
+    const o = d.createObjectStore('outbox', { keyPath: 'device_seq' });
+    o.createIndex('op_id', 'op_id', { unique: true });
+    for (const i of ['status', 'entity', 'id']) o.createIndex(i, i);
+  };
+  r.onerror = () => ko(r.error);
+  r.onsuccess = () => {
+    const d = r.result;
+    const t = d.transaction(['kv', 'outbox'], 'readwrite');
+    const kv = t.objectStore('kv');
+    for (const [key, value] of [['user', user], ['token', token], ['device_id', deviceId],
+      ['device_seq_last', 1], ['pull_user', user.username], ['last_username', user.username]]) kv.put({ key, value });
+    t.objectStore('outbox').put(op);
+    t.oncomplete = () => { d.close(); localStorage.setItem('gp.device_id', deviceId); ok(true); };
+    t.onerror = () => ko(t.error);
+  };
+})"""
+
+
+def test_old_shared_database_is_adopted_by_its_user(live_server, new_context, db, make_user):
+    """After the upgrade, the old `gridpatrol` database belongs to the user it names: their
+    unsent op syncs under their old device id; the next user's sign-in then removes it."""
+    import uuid
+
+    import requests
+
+    a = make_user(role="patroller", grids=(GRID_A,))
+    b = make_user(role="patroller", grids=(GRID_B,))
+    here = inside_point(GRID_A)
+    old_device = f"d-{uuid.uuid4()}"
+    r = requests.post(live_server.url + "/api/v1/auth/token", json={
+        "username": a, "password": "pw-123456", "device_id": old_device}, timeout=10)
+    r.raise_for_status()
+    hh = str(uuid.uuid4())
+    op = {"device_seq": 1, "op_id": str(uuid.uuid4()), "entity": "household", "id": hh,
+          "action": "create", "base_version": None, "status": "pending", "label": "新增住户",
+          "recorded_at": "2026-11-30T09:00:00+08:00", "created_at": 0, "tries": 0,
+          "data": {"address": "旧版本路1号", "head_name": "旧库户主", "tags": [],
+                   "location": {"type": "Point", "coordinates": [here["lon"], here["lat"]]}}}
+
+    ctx = new_context()
+    page = ctx.new_page()
+    page.goto("/api/v1/meta")  # same origin, before the app ever runs
+    page.evaluate(LEGACY_JS, [r.json()["user"], r.json()["token"], old_device, op])
+    page.goto("/")
+    page.get_by_test_id("duty-report").wait_for()
+    wait_synced(page)
+    assert page.get_by_test_id("whoami").inner_text() == a
+    assert device_id(page) == old_device
+    assert db.execute("select device_id from op_log where op_id = %s", (op["op_id"],)).fetchone()[0] == old_device
+    assert db.execute("select count(*) from record where id = %s", (hh,)).fetchone()[0] == 1
+    assert page.evaluate("localStorage.getItem('gp.device_id')") is None
+
+    # A's token runs out; B signs in: A had nothing unsent, so the old database goes.
+    db.execute("update token set revoked_at = now() where device_id = %s", (old_device,))
+    page.get_by_test_id("sync-now").click()
+    page.get_by_test_id("login-username").wait_for()
+    page.get_by_test_id("login-username").fill(b)
+    page.get_by_test_id("login-password").fill("pw-123456")
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("duty-report").wait_for()
+    names = page.evaluate("indexedDB.databases().then(l => l.map(d => d.name))")
+    assert "gridpatrol" not in names, names
+    assert holding(page, "旧库户主") == []

@@ -13,6 +13,7 @@ from tests.browser.test_pwa_helpers import (
     inside_point,
     login_field,
     set_position,
+    wait_eval,
     wait_location,
     wait_pulled,
     wait_synced,
@@ -290,3 +291,44 @@ def test_old_shared_database_is_adopted_by_its_user(live_server, new_context, db
     names = page.evaluate("indexedDB.databases().then(l => l.map(d => d.name))")
     assert "gridpatrol" not in names, names
     assert holding(page, "旧库户主") == []
+
+
+def test_sign_out_anyway_only_after_a_backup(live_server, new_context, make_user):
+    """Offline with a draft and an unsent report: 丢弃草稿 is offered, 仍然退出 only after the
+    export; that wipes the phone, and the next sign-in gets a fresh device id (the exported
+    ops keep the old id's sequence numbers)."""
+    a = make_user(role="patroller", grids=(GRID_A,))
+    here = inside_point(GRID_A)
+    note, draft = "shared-phone-forced-note", "shared-phone-draft-text"
+    ctx = new_context(accept_downloads=True)
+    page = field_page(ctx, a, here)
+    wait_synced(page)
+    a_dev = device_id(page)
+    go_offline_and_reload(ctx, page)
+    set_position(ctx, here)
+    page.get_by_test_id("duty-report").click()
+    page.get_by_test_id("report-note").fill(note)
+    wait_location(page, "report")
+    page.get_by_test_id("report-save").click()
+    page.get_by_test_id("duty-visit").click()
+    page.get_by_test_id("visit-new-household").click()
+    page.get_by_test_id("visit-note").fill(draft)
+    wait_eval(page, "t => window.gridpatrol.db.drafts.toArray().then(r => JSON.stringify(r).includes(t))", draft)
+
+    logout(page)
+    refused = page.get_by_test_id("logout-refused")
+    refused.wait_for()
+    assert refused.get_attribute("data-ops") == "1" and refused.get_attribute("data-drafts") == "1"
+    assert page.get_by_test_id("logout-force").count() == 0
+    page.get_by_test_id("logout-drop-drafts").click()  # the report still holds it back
+    page.wait_for_selector("[data-testid=logout-refused][data-drafts='0'][data-ops='1']")
+    with page.expect_download():
+        page.get_by_test_id("logout-backup").click()
+    page.get_by_test_id("logout-force").click()
+    page.get_by_test_id("login-username").wait_for()
+    assert holding(page, note) == [] and holding(page, draft) == []
+
+    ctx.set_offline(False)
+    login_field(page, a)
+    wait_synced(page)
+    assert device_id(page) != a_dev

@@ -2,14 +2,15 @@
 // the automatic sync schedule.
 import './style.css';
 import { h, mount, toast } from './dom.js';
-import { currentUser, logout } from './auth.js';
+import { currentUser, TAB } from './auth.js';
 import { onAuthLost } from './api.js';
 import { on, notify } from './bus.js';
-import { counts } from './outbox.js';
+import { syncState, onSyncState, countText, progressText } from './syncstate.js';
 import { startAutoSync, manualSync, syncStatusText } from './scheduler.js';
 import { registerSW } from './swreg.js';
 import { connectionState } from './connection.js';
-import { db, kvGet } from './store.js';
+import * as store from './store.js';
+import { kvGet, useActiveUser } from './store.js';
 import { requestPersistence } from './storage.js';
 import { resumeTrackingIfActive } from './tracker.js';
 import { enqueue } from './outbox.js';
@@ -70,12 +71,20 @@ function shell() {
   const main = h('main', { id: 'screen' });
   mount(app, banner, header, status, main);
 
+  // One source for both: records and photos together (syncstate.js).
+  let seq = 0;
   async function refreshCount() {
-    const c = await counts();
-    count.textContent = c.unsent ? `${c.unsent} 条未上传` : '全部已上传';
-    count.dataset.count = String(c.unsent);
-    count.dataset.rejected = String(c.rejected);
-    count.className = `count ${c.unsent ? 'some' : 'zero'}`;
+    const my = ++seq;
+    const st = await syncState();
+    if (my !== seq) return;
+    count.textContent = countText(st);
+    count.dataset.count = String(st.ops.unsent);
+    count.dataset.rejected = String(st.ops.rejected);
+    count.dataset.photos = String(st.photos.unsent + st.photos.failed);
+    count.dataset.all = st.all ? '1' : '0';
+    count.className = `count ${st.all ? 'zero' : 'some'}`;
+    const p = progressText(st.progress);
+    if (p) { msg.textContent = p; msg.dataset.progress = st.progress.phase; } else delete msg.dataset.progress;
   }
   function refreshConn(s = connectionState()) {
     conn.textContent = s === 'offline' ? '离线' : s === 'online' ? '在线' : '网络?';
@@ -85,13 +94,12 @@ function shell() {
   async function refreshSync(s) {
     s = s || (await kvGet('sync_status', null));
     const t = syncStatusText(s);
-    msg.textContent = t;
     msg.dataset.state = (s && s.state) || 'idle';
+    if (!(s && s.state === 'syncing' && msg.dataset.progress)) msg.textContent = t;
   }
-  on('outbox', refreshCount);
-  on('pushed', refreshCount);
+  onSyncState(refreshCount);
   on('connection', refreshConn);
-  on('sync', (s) => { refreshSync(s); refreshCount(); });
+  on('sync', (s) => { refreshSync(s); });
   refreshCount();
   refreshConn();
   refreshSync();
@@ -106,7 +114,7 @@ async function render() {
   user = await currentUser();
   if (!user) {
     screenEl = null;
-    loginScreen(app, { onLogin: () => { user = null; go(''); boot(); } });
+    loginScreen(app, { onLogin: () => { user = null; go(''); boot(); manualSync(); } });
     return;
   }
   if (!screenEl || !document.body.contains(screenEl)) screenEl = shell();
@@ -127,6 +135,8 @@ function boot() {
   if (booted) { render(); return; }
   booted = true;
   window.addEventListener('hashchange', render);
+  // Another tab signed in or out: this one must not keep showing the old user's data.
+  on('session', (s) => { if (!s || s.tab !== TAB) window.location.reload(); });
   onAuthLost(() => { toast('登录已失效，请重新登录。未上传的记录仍在本机。', 'error'); render(); });
   startAutoSync();
   resumeTrackingIfActive();
@@ -149,5 +159,5 @@ if ('serviceWorker' in navigator) {
 }
 
 // A handle for tests and support staff (read-only helpers plus the db).
-window.gridpatrol = { db, notify, go, enqueue };
-boot();
+window.gridpatrol = { get db() { return store.db; }, notify, go, enqueue };
+useActiveUser().catch((e) => console.error(e)).then(boot);

@@ -104,7 +104,7 @@ export async function applyResults(ops, results) {
     for (const op of ops) {
       const r = byId.get(op.op_id);
       if (!r) continue; // unknown: keep and resend
-      if (r.status === 'rejected' && r.code === 'op_id_reused' && (op.imported || op.exported)) {
+      if (r.status === 'rejected' && r.code === 'op_id_reused' && (op.imported || op.exported || op.moved)) {
         // The same op, carried in a backup, already reached the server under
         // the other device's sequence number: it is delivered.
         r.status = 'duplicate';

@@ -68,6 +68,11 @@ export async function photoUrl(sha) {
 export async function uploadPendingPhotos() {
   const pending = await db.photos.where('uploaded').equals(0).toArray();
   let done = 0;
+  const total = pending.length;
+  const bytesTotal = pending.reduce((n, p) => n + (p.size || (p.blob && p.blob.size) || 0), 0);
+  let bytesDone = 0;
+  const report = () => notify('progress', { phase: 'photos', done, total, bytes_done: bytesDone, bytes_total: bytesTotal });
+  if (total) report();
   for (const p of pending) {
     if (!p.blob) continue;
     try {
@@ -77,15 +82,18 @@ export async function uploadPendingPhotos() {
       }
       await db.photos.update(p.sha, { uploaded: 1, uploaded_at: Date.now(), error: null });
       done += 1;
+      bytesDone += p.size || p.blob.size || 0;
+      report();
+      notify('photos');
     } catch (e) {
       if (e instanceof HttpError && [413, 415, 422].includes(e.status)) {
         await db.photos.update(p.sha, { uploaded: 2, error: `${e.status} ${e.message}` });
+        notify('photos');
         continue;
       }
       throw e; // network/5xx/401: try again later
     }
   }
-  if (done) notify('photos');
   return done;
 }
 

@@ -1,5 +1,6 @@
 // Persistent storage and quota: ask once, remember and show the answer.
-import { kvSet, kvGet } from './store.js';
+// Persistence is the phone's, not a user's: kept in the device database.
+import { devSet as kvSet, devGet as kvGet } from './store.js';
 import { notify } from './bus.js';
 
 export async function requestPersistence() {

@@ -2,7 +2,7 @@
 // across tabs and the service worker (Web Locks). No DOM here: the service
 // worker runs the same code for Background Sync.
 import { api, NetworkError, HttpError } from './api.js';
-import { db, kvGet, kvSet, deviceId } from './store.js';
+import { db, kvGet, kvSet, deviceId, useActiveUser } from './store.js';
 import { nextBatch, applyResults, wire, counts } from './outbox.js';
 import { uploadPendingPhotos } from './photos.js';
 import { Backoff } from './backoff.js';
@@ -40,10 +40,13 @@ export async function syncNow({ pull = true } = {}) {
 }
 
 async function runSync({ pull }) {
+  // The service worker has no idea who signed in last: ask the device database.
+  await useActiveUser();
   const token = await kvGet('token');
   if (!token || (await kvGet('auth_lost'))) {
     return setStatus({ state: 'need_login', message: '请重新登录后同步' });
   }
+  notify('progress', null);
   await setStatus({ state: 'syncing', message: '正在同步…' });
   let pushed = 0;
   let pulled = 0;
@@ -89,6 +92,8 @@ async function pushAll() {
   const meta = await kvGet('meta', null);
   const limit = Math.max(1, Math.min(500, (meta && meta.sync_max_ops) || 500));
   let total = 0;
+  const todo = (await counts()).pending;
+  if (todo) notify('progress', { phase: 'push', done: 0, total: todo });
   for (let round = 0; round < 10000; round++) {
     const batch = await nextBatch(limit);
     if (!batch.length) break;
@@ -99,6 +104,7 @@ async function pushAll() {
     await applyResults(batch, results);
     total += results.length;
     notify('pushed', { count: results.length });
+    notify('progress', { phase: 'push', done: total, total: Math.max(todo, total) });
     // If the server acknowledged nothing of this batch, stop rather than spin.
     const after = await nextBatch(1);
     if (after.length && after[0].device_seq === batch[0].device_seq) break;
@@ -110,6 +116,7 @@ async function pushAll() {
 export async function pullAll() {
   let cursor = await kvGet('pull_cursor', null);
   let n = 0;
+  notify('progress', { phase: 'pull', done: 0 });
   for (let page = 0; page < 1000; page++) {
     const q = new URLSearchParams({ limit: '500' });
     if (cursor) q.set('cursor', cursor);
@@ -119,6 +126,7 @@ export async function pullAll() {
     cursor = res.cursor ?? cursor;
     await kvSet('pull_cursor', cursor);
     n += changes.length;
+    notify('progress', { phase: 'pull', done: n });
     if (!res.more || !changes.length) break;
   }
   if (n) notify('pulled', { count: n });

@@ -89,18 +89,66 @@ export async function onFix(fix) {
   return true;
 }
 
+// What the GPS is doing, for the patrol screen: never claim a track is being
+// recorded when no fix arrives. `error` is 'denied', 'unavailable' or 'timeout'.
+const gps = { watching: false, since: null, fixes: 0, last: null, error: null };
+/** The clock the 60 s "no fix" warning runs on (tests may swap it). */
+export const clock = { now: () => Date.now() };
+export const NO_FIX_WARN_MS = 60 * 1000;
+
+export function gpsStatus() {
+  return { ...gps, last: gps.last && { ...gps.last } };
+}
+
+/**
+ * The state the patrol screen shows: 'denied', 'waiting' (no fix yet, under 60 s),
+ * 'nofix' (none for 60 s), 'poor' (fixes too inexact to record) or 'ok'.
+ */
+export function gpsState(s = gps, now = clock.now()) {
+  if (s.error === 'denied') return 'denied';
+  const lastAt = s.last ? s.last.at : s.since;
+  if (lastAt != null && now - lastAt >= NO_FIX_WARN_MS) return 'nofix';
+  if (!s.last) return 'waiting';
+  if (s.last.accuracy != null && s.last.accuracy > MAX_ACCURACY_M) return 'poor';
+  return 'ok';
+}
+
 function watch() {
-  if (watchId != null || typeof navigator === 'undefined' || !navigator.geolocation) return;
+  if (watchId != null || typeof navigator === 'undefined') return;
+  gps.watching = true;
+  gps.since = clock.now();
+  gps.error = null;
+  if (!navigator.geolocation) { gps.error = 'unavailable'; notify('gps'); return; }
   watchId = navigator.geolocation.watchPosition(
-    (pos) => { onFix({ lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy: pos.coords.accuracy, t: Date.now() }); },
-    () => { /* keep watching; the screen shows the last fix time */ },
+    (pos) => {
+      gps.fixes += 1;
+      gps.error = null;
+      gps.last = { at: clock.now(), accuracy: pos.coords.accuracy };
+      notify('gps');
+      onFix({ lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy: pos.coords.accuracy, t: Date.now() });
+    },
+    (err) => {
+      // Permission denied will not fix itself: stop and say so; anything else may pass.
+      gps.error = err && err.code === 1 ? 'denied' : err && err.code === 3 ? 'timeout' : 'unavailable';
+      if (gps.error === 'denied') unwatch();
+      notify('gps');
+    },
     { enableHighAccuracy: true, maximumAge: 0, timeout: 30000 },
   );
+  notify('gps');
+}
+
+/** After the user allowed location: start watching again. */
+export async function retryGps() {
+  unwatch();
+  const p = await activePatrol();
+  if (p && !p.paused) watch();
 }
 
 function unwatch() {
   if (watchId != null) navigator.geolocation.clearWatch(watchId);
   watchId = null;
+  gps.watching = false;
 }
 
 /** On app start: keep recording a patrol that was running when the app closed. */

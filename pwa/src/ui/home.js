@@ -17,6 +17,16 @@ export async function homeScreen(root, { user, go }) {
   const storage = h('p', { class: 'muted', testid: 'storage-persist' });
   const quota = h('p', { class: 'err', testid: 'storage-low' });
   const review = h('p', { testid: 'home-review' });
+  // What this phone holds for offline work, so the user knows it is ready before leaving.
+  const ready = h('p', { class: 'muted', testid: 'home-ready' });
+  async function refreshReady() {
+    const [hh, inc, grids] = await Promise.all([db.households.count(), db.incidents.count(), db.grids.count()]);
+    ready.dataset.households = String(hh);
+    ready.dataset.grids = String(grids);
+    ready.textContent = grids || hh || inc
+      ? `本机已有 ${hh} 户住户、${inc} 件事件、${grids} 个网格，可离线工作`
+      : '本机还没有数据：请联网同步后再外出';
+  }
   async function refreshStorage() {
     const s = await storageInfo();
     storage.textContent = persistText(s.persisted);
@@ -33,7 +43,7 @@ export async function homeScreen(root, { user, go }) {
     h('div', { class: 'duties' },
       DUTIES.map(([k, big, small]) => h('button', { testid: `duty-${k}`, class: k === 'report' ? 'primary' : '', onclick: () => go(k) },
         h('span', {}, big), h('small', {}, small)))),
-    review,
+    review, ready,
     h('div', { class: 'nav' },
       h('button', { testid: 'nav-outbox', onclick: () => go('outbox') }, '发件箱'),
       h('button', { testid: 'nav-incidents', onclick: () => go('incidents') }, '我的事件'),
@@ -42,7 +52,8 @@ export async function homeScreen(root, { user, go }) {
     storage, quota);
   refreshStorage();
   refreshReview();
-  const off = [on('storage', refreshStorage), on('pulled', refreshReview)];
+  refreshReady();
+  const off = [on('storage', refreshStorage), on('pulled', refreshReview), on('pulled', refreshReady), on('grids', refreshReady)];
   void kvGet;
   return () => off.forEach((f) => f());
 }

@@ -1,11 +1,10 @@
 import { h, mount } from '../dom.js';
-import { login } from '../auth.js';
-import { kvGet } from '../store.js';
+import { login, lastUsername } from '../auth.js';
 import { counts } from '../outbox.js';
 import { NetworkError } from '../api.js';
 
 export async function loginScreen(root, { onLogin, title = '网格巡查 · 登录' } = {}) {
-  const last = await kvGet('last_username', '');
+  const last = await lastUsername();
   const c = await counts();
   const err = h('p', { class: 'err', testid: 'login-error', role: 'alert' });
   const user = h('input', { type: 'text', id: 'login-username', testid: 'login-username', autocomplete: 'username', value: last || '', autocapitalize: 'off' });
@@ -35,7 +34,7 @@ export async function loginScreen(root, { onLogin, title = '网格巡查 · 登�
   mount(root,
     h('header', { class: 'bar' }, h('h1', {}, title)),
     h('main', {},
-      c.unsent ? h('p', { class: 'loc', testid: 'login-unsent' }, `本机还有 ${c.unsent} 条未上传的记录，登录后会自动上传，不会丢失。`) : null,
+      c.unsent ? h('p', { class: 'loc', testid: 'login-unsent' }, `本机还有 ${c.unsent} 条未上传的记录，记录它们的用户登录后会自动上传，不会丢失。`) : null,
       form));
   (last ? pass : user).focus();
 }

@@ -3,9 +3,9 @@
 import { h, mount, fmtTime, toast } from '../dom.js';
 import { db } from '../store.js';
 import { discard, resubmit } from '../outbox.js';
-import { on } from '../bus.js';
 import { manualSync } from '../scheduler.js';
-import { photoCounts } from '../photos.js';
+import { syncState, onSyncState, progressText } from '../syncstate.js';
+import { fmtBytes } from '../storage.js';
 
 const STATUS_TEXT = {
   pending: '未上传', rejected: '被退回', applied: '已上传', merged: '已上传（已合并）', duplicate: '已上传',
@@ -28,12 +28,26 @@ export async function outboxScreen(root) {
   const photoLine = h('p', { class: 'muted', testid: 'outbox-photos' });
 
   let editing = false;
+  let stillMissing = (shas) => shas || [];
   async function render() {
     if (editing) return;
     const ops = await db.outbox.orderBy('device_seq').toArray();
     const hist = await db.history.orderBy('device_seq').reverse().limit(100).toArray();
-    const pc = await photoCounts();
-    photoLine.textContent = pc.unsent ? `${pc.unsent} 张照片未上传` : pc.total ? '照片已全部上传' : '';
+    const st = await syncState();
+    const pc = st.photos;
+    // Photos a sent record still lacks on the server: those not uploaded from here yet.
+    const photos = new Map((await db.photos.toArray()).map((p) => [p.sha, p.uploaded]));
+    stillMissing = (shas) => (shas || []).filter((sha) => photos.get(sha) !== 1);
+    const busy = st.progress && st.progress.phase === 'photos' ? progressText(st.progress) : '';
+    photoLine.textContent = [
+      pc.unsent ? `${pc.unsent} 张照片未上传（${fmtBytes(pc.unsent_bytes)}）` : '',
+      pc.failed ? `${pc.failed} 张照片无法上传` : '',
+      !pc.unsent && !pc.failed && pc.total ? '照片已全部上传' : '',
+      busy,
+    ].filter(Boolean).join(' · ');
+    photoLine.dataset.unsent = String(pc.unsent);
+    photoLine.dataset.failed = String(pc.failed);
+    photoLine.className = pc.unsent || pc.failed ? 'err' : 'muted';
     mount(list, ops.length ? ops.map(opCard) : h('p', { class: 'ok', testid: 'outbox-empty' }, '没有未上传的记录'));
     mount(sent, hist.map(histCard));
   }
@@ -96,12 +110,12 @@ export async function outboxScreen(root) {
       h('span', { class: 'muted' }, `#${r.device_seq}${r.grid_code ? ` · 网格 ${r.grid_code}` : ''}${r.acked_at ? ` · ${fmtTime(r.acked_at)}` : ''}`),
       r.note ? h('div', { class: 'note' }, r.note) : null,
       r.status === 'conflict' ? h('div', { class: 'muted', testid: 'history-conflict' }, `与他人的修改冲突（${CODE_TEXT[r.code] || r.code || ''}），您的内容已保存，由主管处理`) : null,
-      (r.missing_attachments || []).length ? h('div', { class: 'muted' }, `还有 ${r.missing_attachments.length} 张照片待上传`) : null);
+      stillMissing(r.missing_attachments).length ? h('div', { class: 'muted', testid: 'history-missing-photos', 'data-count': String(stillMissing(r.missing_attachments).length) }, `还有 ${stillMissing(r.missing_attachments).length} 张照片待上传`) : null);
   }
 
   mount(root, h('h2', {}, '发件箱'), h('div', { class: 'row' }, h('button', { class: 'primary', testid: 'outbox-sync', onclick: () => manualSync() }, '立即同步')),
     photoLine, list, h('h2', {}, '最近已发送'), sent);
   await render();
-  const offs = [on('outbox', render), on('photos', render)];
-  return () => offs.forEach((f) => f());
+  const off = onSyncState(render);
+  return off;
 }

@@ -4,6 +4,8 @@ import { exportBackup, importBackup } from '../backup.js';
 import { storageInfo, persistText, fmtBytes, requestPersistence } from '../storage.js';
 import { deviceId } from '../store.js';
 import { logout } from '../auth.js';
+import { db } from '../store.js';
+import { notify } from '../bus.js';
 import { counts } from '../outbox.js';
 import { manualSync } from '../scheduler.js';
 
@@ -26,8 +28,50 @@ export async function settingsScreen(root, { go, user }) {
       result.className = 'err';
     } finally { importInput.value = ''; }
   });
+  const refusal = h('div', {});
+
+  async function signOut(force = false) {
+    const r = await logout({ force });
+    if (r.refused) { showRefusal(r.unsent); return; }
+    toast(r.revoked ? '已退出，本机已清除您的数据' : '已退出，本机已清除您的数据（离线：登录凭证已在本机删除）');
+    go('');
+  }
+
+  // Signing out deletes this user's data from the phone, so unsent work blocks it:
+  // sync it, or take it along in a backup file first.
+  function showRefusal(u) {
+    const parts = [
+      u.ops && `${u.ops} 条记录`, u.photos && `${u.photos} 张照片`,
+      u.drafts && `${u.drafts} 份草稿`, u.patrol && '1 次进行中的巡查',
+    ].filter(Boolean).join('、');
+    const after = h('div', {});
+    const backup = h('button', { class: 'primary', testid: 'logout-backup', onclick: async () => {
+      const r = await exportBackup();
+      result.textContent = `已导出 ${r.ops} 条记录、${r.photos} 张照片`;
+      result.className = 'ok';
+      mount(after, h('p', {}, '备份文件已保存。退出将删除本机上的这些记录，请先确认备份文件已妥善保存（可在任何手机上导入）。'),
+        h('button', { class: 'danger', testid: 'logout-force', onclick: () => signOut(true) }, '已备份，仍然退出并清除'));
+    } }, '导出备份');
+    const sync = h('button', { testid: 'logout-sync', onclick: async () => {
+      await manualSync();
+      const again = await logout();
+      if (again.refused) showRefusal(again.unsent); else { toast('已退出，本机已清除您的数据'); go(''); }
+    } }, '先同步再退出');
+    const drop = u.drafts ? h('button', { testid: 'logout-drop-drafts', onclick: async () => {
+      await db.drafts.clear();
+      notify('drafts');
+      signOut();
+    } }, `丢弃 ${u.drafts} 份草稿`) : null;
+    mount(refusal, h('div', { class: 'card refusal', role: 'alert', testid: 'logout-refused', 'data-ops': String(u.ops), 'data-photos': String(u.photos), 'data-drafts': String(u.drafts), 'data-patrol': String(u.patrol) },
+      h('p', {}, h('b', {}, `还不能退出：本机还有 ${parts}没有上传。`)),
+      h('p', {}, '退出会删除本机上您的全部数据，以免下一位使用这部手机的人看到。请先联网同步；无法联网时，导出备份后再退出。'),
+      h('div', { class: 'row' }, sync, backup, drop), after));
+    window.scrollTo(0, 0);
+  }
+
   mount(root,
     h('h2', {}, '备份与设置'),
+    refusal,
     h('div', { class: 'card' },
       h('b', {}, '本机存储'),
       h('p', { testid: 'storage-persist', 'data-persisted': String(s.persisted) }, persistText(s.persisted)),
@@ -48,10 +92,6 @@ export async function settingsScreen(root, { go, user }) {
       h('b', {}, '账号与设备'),
       h('p', {}, `用户：${user.username}（${user.role}）`),
       h('p', { class: 'muted', testid: 'device-id' }, `设备编号：${await deviceId()}`),
-      h('div', { class: 'row' }, h('button', { testid: 'logout', onclick: async () => {
-        await logout();
-        toast(c.unsent ? '已退出。未上传的记录仍保存在本机，下次登录后上传。' : '已退出');
-        go('');
-      } }, '退出登录'))),
+      h('div', { class: 'row' }, h('button', { testid: 'logout', onclick: () => signOut() }, '退出登录'))),
     h('div', { class: 'row' }, h('button', { onclick: () => go('') }, '返回')));
 }

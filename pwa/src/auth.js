@@ -49,7 +49,13 @@ export async function login(username, password) {
   await kvSet('user', res.user);
   await kvDel('auth_lost');
   notify('session', { tab: TAB, user: username });
-  return res.user;
+  // A one-time password (a new account, or one an admin reset) must be replaced first.
+  return { ...res.user, must_change_password: Boolean(res.must_change_password) };
+}
+
+/** Replace the password; the server signs the user out on their other devices. */
+export async function changePassword(old, fresh) {
+  await api('/auth/password', { method: 'POST', json: { old, new: fresh } });
 }
 
 /**

@@ -23,6 +23,12 @@ MAGIC = {
 }
 
 
+IMAGE_CONTENT = {t: {"schema": {"type": "string", "format": "binary"}} for t in MAGIC}
+STORED = {"application/json": {"schema": {"type": "object", "properties": {
+    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "size": {"type": "integer"},
+    "content_type": {"type": "string", "enum": list(MAGIC)}}}}}
+
+
 def store() -> FileStore:
     return FileStore(current_app.config["ATTACHMENT_DIR"])
 
@@ -33,6 +39,12 @@ def _check_name(sha256: str) -> None:
 
 
 @blp.route("/<sha256>", methods=["PUT"])
+@blp.doc(requestBody={"required": True, "content": IMAGE_CONTENT}, responses={
+    "200": {"description": "already stored", "content": STORED},
+    "201": {"description": "stored", "content": STORED}})
+@blp.errors((413, "more than MAX_ATTACHMENT_BYTES"),
+            (415, "not JPEG, PNG or WebP (by Content-Type or by the bytes)"),
+            (422, "hash_mismatch: the bytes do not hash to the name"))
 @login_required
 def put_attachment(sha256: str):
     """Upload a photo's bytes. 201 stored, 200 already there."""
@@ -65,19 +77,21 @@ def put_attachment(sha256: str):
 
 
 @blp.route("/<sha256>", methods=["HEAD"])
+@blp.doc(responses={"200": {"description": "stored (no body)", "content": IMAGE_CONTENT}})
 @login_required
 def head_attachment(sha256: str):
     """200 if the server has these bytes, 404 if not."""
     _check_name(sha256)
     row = db.session.execute(text("SELECT size, content_type FROM attachment WHERE sha256 = :h"),
                              {"h": sha256}).first()
-    if row is None:
-        return Response(status=404)
+    if row is None:  # the error shape's headers; HEAD sends no body
+        raise ApiError(404, "not_found", "no such photo")
     return Response(status=200, headers={"Content-Length": str(row.size),
                                          "Content-Type": row.content_type})
 
 
 @blp.route("/<sha256>", methods=["GET"])
+@blp.doc(responses={"200": {"description": "the photo's bytes", "content": IMAGE_CONTENT}})
 @login_required
 def get_attachment(sha256: str):
     """The photo, if a record the caller may see names it (or the caller uploaded it)."""

@@ -14,6 +14,9 @@ blp = Blueprint("auth", __name__, description="Sign-in with per-device tokens")
 
 
 @blp.route("/token", methods=["POST"])
+@blp.public
+@blp.errors((401, "invalid_credentials"), (403, "device_revoked or device_in_use"),
+            (429, "too_many_attempts, with Retry-After"))
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 def create_token(body):

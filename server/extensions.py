@@ -42,7 +42,7 @@ def init_app(app: Flask) -> None:
         plan_with_values(db.engine)
     compress.init_app(app)
     migrate.init_app(app, db)
-    from server.api.blueprint import TrustPlugin
+    from server.api.blueprint import TrustPlugin, error_response
 
     api.init_app(app, spec_kwargs={"extra_plugins": [TrustPlugin()]})
     api.spec.components.security_scheme(
@@ -54,4 +54,5 @@ def init_app(app: Flask) -> None:
     api.spec.path(rule=rule, parameters=[], operations={"get": {
         "summary": "This OpenAPI document", "tags": ["meta"], "security": [],
         "responses": {"200": {"description": "the OpenAPI 3 document", "content": {
-            "application/json": {"schema": {"type": "object"}}}}}}})
+            "application/json": {"schema": {"type": "object"}}}},
+        "default": error_response(0, "any other error")}}})

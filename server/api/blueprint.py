@@ -135,6 +135,12 @@ class Blueprint(flask_smorest.Blueprint):
         for status in statuses:
             responses.setdefault(str(status), error_response(status))
         responses.setdefault("default", error_response(0, "any other error"))
+        for status, response in responses.items():
+            # An alt_response(409, description=…) says why but not what: the Error shape.
+            if (status == "default" or status >= "400") and isinstance(response, dict) \
+                    and "content" not in response and "$ref" not in response:
+                response.update(error_response(0 if status == "default" else int(status),
+                                               response.get("description")))
         doc["responses"] = dict(sorted(responses.items()))  # "default" sorts last
         return doc
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import secrets
 import uuid
 import zipfile
@@ -326,14 +327,7 @@ def _stats_units(caller: ApiClient, url: str) -> set[str] | None:
     if ".xlsx" in url:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             data = b"".join(z.read(n) for n in z.namelist() if n.endswith(".xml"))
-    text = data.decode("utf-8-sig", "replace")
-    return {code for code in (w for w in _codes(text))}
-
-
-def _codes(text: str) -> set[str]:
-    import re
-
-    return set(re.findall(r"3201050\d{8}", text))
+    return set(re.findall(r"3201050\d{8}", data.decode("utf-8-sig", "replace")))
 
 
 def _check_stats(w: World, op: str, path: str) -> None:

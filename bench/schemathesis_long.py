@@ -29,7 +29,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--only", help="a regex on 'METHOD /path'")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, help="random cases from this seed "
+                        "(default: derandomized, the same cases every run)")
     parser.add_argument("--roles", default="admin,patroller")
     parser.add_argument("--verbose", action="store_true", help="status codes by operation")
     args = parser.parse_args()

@@ -6,9 +6,10 @@ Every operation gets, unless it says otherwise (PROTOCOL "Auth", "Responses and 
 - ``security: [{"bearer": []}]``; a view marked :meth:`Blueprint.public` gets ``[]``;
 - the error responses any operation can give, each with the one ``Error`` schema:
   400 (malformed parameters or body), 401 and 403 (a token-less, revoked or
-  unprivileged caller), 404 (an unknown path parameter), 413 (a body over
-  ``MAX_CONTENT_LENGTH``), 422 (invalid values), 503 (database unavailable) and
-  ``default``; :meth:`Blueprint.errors` adds the ones particular to a view;
+  unprivileged caller), 404 (a path parameter that names nothing), 413 (a body over
+  ``MAX_CONTENT_LENGTH``), 503 (database unavailable) and ``default``; flask-smorest's
+  ``arguments`` adds 422 (invalid values), :meth:`Blueprint.errors` the statuses
+  particular to a view;
 - the constraints the server enforces on well-known path parameters (a photo's name is a
   lowercase sha256, record and conflict ids are UUIDs).
 """
@@ -69,7 +70,14 @@ _RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
 def error_response(status: int, description: str | None = None) -> dict[str, Any]:
-    """An OpenAPI response whose body is the ``Error`` schema."""
+    """An OpenAPI response whose body is the ``Error`` schema.
+
+    >>> r = error_response(409, "stale_base")
+    >>> r["description"], list(r["content"]), r["content"]["application/json"]["schema"]
+    ('stale_base', ['application/json'], <class 'server.errors.ErrorSchema'>)
+    >>> error_response(429)["description"]
+    'too many attempts; see Retry-After'
+    """
     return {"description": description or ERROR_DESCRIPTIONS.get(status, "an error"),
             "content": {"application/json": {"schema": ErrorSchema}}}
 

@@ -75,11 +75,17 @@ def error_response(status: int, description: str | None = None) -> dict[str, Any
     >>> r = error_response(409, "stale_base")
     >>> r["description"], list(r["content"]), r["content"]["application/json"]["schema"]
     ('stale_base', ['application/json'], <class 'server.errors.ErrorSchema'>)
-    >>> error_response(429)["description"]
-    'too many attempts; see Retry-After'
+    >>> error_response(429)["headers"]["Retry-After"]["schema"]
+    {'type': 'integer', 'minimum': 0}
     """
-    return {"description": description or ERROR_DESCRIPTIONS.get(status, "an error"),
-            "content": {"application/json": {"schema": ErrorSchema}}}
+    response: dict[str, Any] = {
+        "description": description or ERROR_DESCRIPTIONS.get(status, "an error"),
+        "content": {"application/json": {"schema": ErrorSchema}}}
+    if status in (429, 503):  # when to try again
+        response["headers"] = {"Retry-After": {
+            "description": "seconds to wait before trying again",
+            "schema": {"type": "integer", "minimum": 0}}}
+    return response
 
 
 class Blueprint(flask_smorest.Blueprint):

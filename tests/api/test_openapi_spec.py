@@ -162,3 +162,11 @@ def test_real_errors_have_the_declared_shape(signed_in, method, url, status):
     assert r.mimetype == "application/json"
     if method != "head":
         assert set(r.json) == {"error"} and {"code", "message"} <= set(r.json["error"])
+
+
+def test_retry_after_is_declared_where_it_is_sent(spec):
+    for method, path, status in (("post", "/api/v1/auth/token", "429"),
+                                 ("post", "/api/v1/sync/push", "503"),
+                                 ("get", "/api/v1/sync/pull", "503")):
+        headers = spec["paths"][path][method]["responses"][status]["headers"]
+        assert headers["Retry-After"]["schema"]["type"] == "integer"

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PWA_STAMP := pwa/dist/index.html
 PWA_SOURCES := $(shell find pwa -path pwa/node_modules -prune -o -path pwa/dist -prune -o -type f -print 2>/dev/null)
 
-.PHONY: run test venv pwa system lint bench clean
+.PHONY: run test venv pwa system lint bench fuzz clean
 
 run: venv pwa
 	scripts/run.sh
@@ -42,6 +42,10 @@ lint: venv
 
 bench: venv pwa system
 	$(VENV)/bin/python bench/match.py
+
+# A long schemathesis run (about 10,000 cases) over every operation of the served spec.
+fuzz: venv system
+	$(VENV)/bin/python bench/schemathesis_long.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist

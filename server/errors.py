@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
+from marshmallow import EXCLUDE, Schema, fields
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -27,6 +28,25 @@ BUSY_SQLSTATES = {
     "57P03": "the database is starting up or shutting down",  # cannot_connect_now
 }
 RETRY_AFTER_SECONDS = 5
+
+
+class ErrorBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    code = fields.String(required=True, metadata={
+        "description": "machine-readable, e.g. validation, bad_cursor, forbidden"})
+    message = fields.String(required=True, metadata={"description": "for people"})
+    details = fields.Raw(metadata={"description": "what is wrong where, e.g. per field"})
+
+
+class ErrorSchema(Schema):
+    """The one error shape of the API (PROTOCOL "Auth"); the spec names it ``Error``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    error = fields.Nested(ErrorBody, required=True)
 
 
 class ApiError(Exception):

@@ -10,6 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
 from server.config import ROOT
+from server.errors import ErrorSchema
 
 
 class Base(DeclarativeBase):
@@ -18,7 +19,16 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(directory=str(ROOT / "server" / "migrations"))
-api = Api()
+
+
+class TruthfulApi(Api):
+    """flask-smorest's Api, whose generic error responses (``default``, the 422 of
+    argument parsing) describe the error shape this server really sends."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+api = TruthfulApi()
 # The PWA's first load must stay under 500 KB over the wire: gzip assets and JSON alike.
 compress = Compress()
 
@@ -32,7 +42,17 @@ def init_app(app: Flask) -> None:
         plan_with_values(db.engine)
     compress.init_app(app)
     migrate.init_app(app, db)
-    api.init_app(app)
+    from server.api.blueprint import TrustPlugin, error_response
+
+    api.init_app(app, spec_kwargs={"extra_plugins": [TrustPlugin()]})
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "a device token"}
     )
+    # The spec describes itself too: it is the one operation besides sign-in and /meta
+    # that needs no token (PROTOCOL "Auth").
+    rule = next(r for r in app.url_map.iter_rules() if r.rule.endswith("/openapi.json"))
+    api.spec.path(rule=rule, parameters=[], operations={"get": {
+        "summary": "This OpenAPI document", "tags": ["meta"], "security": [],
+        "responses": {"200": {"description": "the OpenAPI 3 document", "content": {
+            "application/json": {"schema": {"type": "object"}}}},
+        "default": error_response(0, "any other error")}}})

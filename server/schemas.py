@@ -10,6 +10,30 @@ from server.api.params import Instant
 from server.models import ROLES
 from server.textcheck import find_nul
 
+# A GeoJSON FeatureCollection, as the spec describes the ones PostGIS writes.
+FEATURE_COLLECTION = {"type": "object", "required": ["type", "features"], "properties": {
+    "type": {"type": "string", "enum": ["FeatureCollection"]},
+    "features": {"type": "array", "items": {"type": "object", "properties": {
+        "type": {"type": "string", "enum": ["Feature"]}, "id": {},
+        "geometry": {"type": "object", "nullable": True},
+        "properties": {"type": "object"}}}}}}
+
+
+# One op of a push (PROTOCOL "Sync: push"). Documentation only: the server reads ops as
+# raw JSON so that a bad op is rejected alone, in its result, never the whole push.
+MAX_SAFE_INTEGER = 2**53 - 1
+OP_SCHEMA = {"type": "object", "required": [
+    "op_id", "device_seq", "entity", "id", "action", "data"], "properties": {
+    "op_id": {"type": "string", "format": "uuid", "description": "unique forever"},
+    "device_seq": {"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INTEGER},
+    "entity": {"type": "string", "enum": ["inspection", "incident", "household"]},
+    "id": {"type": "string", "format": "uuid"},
+    "action": {"type": "string", "enum": ["create", "update", "delete"]},
+    "base_version": {"type": "integer", "nullable": True, "minimum": 1,
+                     "maximum": MAX_SAFE_INTEGER},
+    "data": {"type": "object"},
+    "recorded_at": {"type": "string", "format": "date-time"}}}
+
 
 class Strict(Schema):
     """The base of every request and response schema.
@@ -31,21 +55,6 @@ class Strict(Schema):
         where = find_nul(original)
         if where is not None:
             raise ValidationError("must not contain a NUL character", where or "_schema")
-
-
-class ErrorBody(Strict):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    details = fields.Raw()
-
-
-class ErrorSchema(Strict):
-    error = fields.Nested(ErrorBody, required=True)
-
-
-class ApiErrorSchema(ErrorSchema):
-    """The error shape in the OpenAPI spec, as ``ApiError`` (flask-smorest's own error
-    schema already takes the name ``Error``)."""
 
 
 class UserSchema(Strict):
@@ -118,8 +127,9 @@ class PushRequest(Strict):
     refuse_nul = False  # checked per op in sync/, so the other ops still apply
 
     device_id = fields.String(required=True, validate=validate.Length(1, 128))
-    ops = fields.List(fields.Raw(allow_none=True), required=True,
-                      metadata={"description": "at most SYNC_MAX_OPS (500) ops"})
+    ops = fields.List(fields.Raw(allow_none=True, metadata=OP_SCHEMA), required=True, metadata={
+        "description": "at most SYNC_MAX_OPS (500) ops, else 413; an invalid op is "
+                       "rejected in its result, never the push"})
 
 
 class OpResult(Strict):

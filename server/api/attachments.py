@@ -22,6 +22,12 @@ MAGIC = {
 }
 
 
+IMAGE_CONTENT = {t: {"schema": {"type": "string", "format": "binary"}} for t in MAGIC}
+STORED = {"application/json": {"schema": {"type": "object", "properties": {
+    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "size": {"type": "integer"},
+    "content_type": {"type": "string", "enum": list(MAGIC)}}}}}
+
+
 def store() -> FileStore:
     return FileStore(current_app.config["ATTACHMENT_DIR"])
 
@@ -32,6 +38,12 @@ def _check_name(sha256: str) -> None:
 
 
 @blp.route("/<sha256>", methods=["PUT"])
+@blp.doc(requestBody={"required": True, "content": IMAGE_CONTENT}, responses={
+    "200": {"description": "already stored", "content": STORED},
+    "201": {"description": "stored", "content": STORED}})
+@blp.errors((413, "more than MAX_ATTACHMENT_BYTES"),
+            (415, "not JPEG, PNG or WebP (by Content-Type or by the bytes)"),
+            (422, "hash_mismatch: the bytes do not hash to the name"))
 @login_required
 def put_attachment(sha256: str):
     """Upload a photo's bytes. 201 stored, 200 already there."""
@@ -82,6 +94,7 @@ def _not_modified(sha256: str) -> bool:
 
 
 @blp.route("/<sha256>", methods=["HEAD"])
+@blp.doc(responses={"200": {"description": "stored (no body)", "content": IMAGE_CONTENT}})
 @login_required
 def head_attachment(sha256: str):
     """200 if the caller may read the photo (see GET), else 404."""
@@ -92,6 +105,7 @@ def head_attachment(sha256: str):
 
 
 @blp.route("/<sha256>", methods=["GET"])
+@blp.doc(responses={"200": {"description": "the photo's bytes", "content": IMAGE_CONTENT}})
 @login_required
 def get_attachment(sha256: str):
     """The photo, if the caller uploaded these bytes, or a record the caller may see names

@@ -11,9 +11,9 @@ from server.auth import (
     login_required,
     verify_password,
 )
-from server.errors import ApiError
+from server.errors import ApiError, ErrorSchema
 from server.extensions import db
-from server.schemas import ApiErrorSchema, LoginSchema, PasswordChangeSchema, TokenSchema
+from server.schemas import LoginSchema, PasswordChangeSchema, TokenSchema
 from server.services import audit, signin
 from server.services.audit import client_ip
 from server.services.users import check_password, user_public
@@ -35,15 +35,18 @@ def _refuse(code: str, status: int, message: str, username: str, device_id: str,
 
 
 @blp.route("/token", methods=["POST"])
+@blp.public
+@blp.errors((401, "invalid_credentials"), (403, "device_revoked or device_in_use"),
+            (429, "too_many_attempts, with Retry-After"))
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
-@blp.alt_response(401, schema=ApiErrorSchema, description="invalid_credentials")
-@blp.alt_response(403, schema=ApiErrorSchema,
+@blp.alt_response(401, schema=ErrorSchema, description="invalid_credentials")
+@blp.alt_response(403, schema=ErrorSchema,
                   description="device_in_use (another user's device), device_revoked")
-@blp.alt_response(422, schema=ApiErrorSchema,
+@blp.alt_response(422, schema=ErrorSchema,
                   description="validation: a field missing, too long, or with a NUL or "
                               "other control character")
-@blp.alt_response(429, schema=ApiErrorSchema, headers={"Retry-After": {
+@blp.alt_response(429, schema=ErrorSchema, headers={"Retry-After": {
     "description": "seconds until an attempt may be made again",
     "schema": {"type": "integer"}}},
     description="too_many_attempts: 10 failures for this username, or 50 from this "
@@ -85,7 +88,7 @@ def create_token(body):
 
 @blp.route("/token", methods=["DELETE"])
 @blp.response(204)
-@blp.alt_response(401, schema=ApiErrorSchema, description="no token, or not a live one")
+@blp.alt_response(401, schema=ErrorSchema, description="no token, or not a live one")
 @login_required
 def revoke_token():
     """Log this device out: its token stops working at once."""
@@ -100,12 +103,12 @@ def revoke_token():
 @blp.route("/password", methods=["POST"])
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
-@blp.alt_response(401, schema=ApiErrorSchema, description="no token, or not a live one")
-@blp.alt_response(403, schema=ApiErrorSchema, description="invalid_credentials: `old` is wrong")
-@blp.alt_response(422, schema=ApiErrorSchema,
+@blp.alt_response(401, schema=ErrorSchema, description="no token, or not a live one")
+@blp.alt_response(403, schema=ErrorSchema, description="invalid_credentials: `old` is wrong")
+@blp.alt_response(422, schema=ErrorSchema,
                   description="weak_password: `new` breaks the password rule or equals "
                               "`old`; validation")
-@blp.alt_response(429, schema=ApiErrorSchema, description="too_many_attempts, as for sign-in")
+@blp.alt_response(429, schema=ErrorSchema, description="too_many_attempts, as for sign-in")
 @login_required
 def change_password(body):
     """Change the signed-in user's password (required after a one-time password).

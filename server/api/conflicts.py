@@ -22,6 +22,7 @@ def list_conflicts(args):
 
 
 @blp.route("/<conflict_id>/resolve", methods=["POST"])
+@blp.errors((409, "the record changed since base_version, or the conflict is resolved"))
 @blp.arguments(ResolveRequest)
 @blp.response(200, ResolveResponse)
 @login_required

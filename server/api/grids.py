@@ -17,7 +17,7 @@ from server.auth import current_caller, login_required
 from server.dbconn import CUSTOM_PLAN
 from server.errors import ApiError
 from server.extensions import db
-from server.schemas import BBoxArgs, MatchResponse, Strict
+from server.schemas import FEATURE_COLLECTION, BBoxArgs, MatchResponse, Strict
 from server.scope import grid_filter
 from server.services.grid_index import active_grids, to_wgs84_points
 
@@ -64,7 +64,8 @@ def _json(body: str) -> Response:
 
 @blp.route("", methods=["GET"])
 @blp.arguments(BBoxArgs, location="query")
-@blp.doc(responses={"200": {"description": "GeoJSON FeatureCollection of grids"}})
+@blp.doc(responses={"200": {"description": "GeoJSON FeatureCollection of grids", "content": {
+    "application/json": {"schema": FEATURE_COLLECTION}}}})
 @login_required
 def list_grids(args):
     """The active grids the caller may see, as GeoJSON, optionally in a bbox.
@@ -126,6 +127,7 @@ def areas():
 
 
 @blp.route("/match", methods=["POST"])
+@blp.errors((413, "too_many_points: more than MATCH_MAX_POINTS"))
 @blp.arguments(MatchBody)
 @blp.response(200, MatchResponse)
 @login_required

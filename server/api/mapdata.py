@@ -7,7 +7,7 @@ from server.api.params import bbox_filter
 from server.auth import current_caller, login_required
 from server.dbconn import CUSTOM_PLAN
 from server.extensions import db
-from server.schemas import MapArgs
+from server.schemas import FEATURE_COLLECTION, MapArgs
 from server.scope import record_filter
 
 PREFIX = "/map"
@@ -16,6 +16,8 @@ blp = Blueprint("map", __name__, description="Map layers for the supervisors' co
 
 @blp.route("/inspections", methods=["GET"])
 @blp.arguments(MapArgs, location="query")
+@blp.doc(responses={"200": {"description": "GeoJSON FeatureCollection of inspections",
+                            "content": {"application/json": {"schema": FEATURE_COLLECTION}}}})
 @login_required
 def inspections(args):
     """Inspections in the caller's scope as GeoJSON points, newest first."""

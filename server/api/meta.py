@@ -24,6 +24,13 @@ def me():
 
 
 @blp.route("/meta", methods=["GET"])
+@blp.public
+@blp.doc(responses={"200": {"description": "settings for the PWA", "content": {
+    "application/json": {"schema": {"type": "object", "properties": {
+        "categories": {}, "basemap_style": {"type": "string", "nullable": True},
+        "basemap_datum": {"type": "string", "enum": ["wgs84", "cgcs2000", "gcj02", "bd09"]},
+        "max_attachment_bytes": {"type": "integer"}, "sync_max_ops": {"type": "integer"},
+        "match_edge_m": {"type": "number"}}}}}}})
 def meta():
     """Settings the PWA needs before sign-in: the category tree and the basemap."""
     cfg = current_app.config

@@ -17,6 +17,9 @@ blp = Blueprint("sync", __name__, description="Offline sync: push ops, pull chan
 
 
 @blp.route("/push", methods=["POST"])
+@blp.errors((403, "device_mismatch: device_id is not the token's device"),
+            (409, "retry: a concurrent push touched the same ops"),
+            (413, "too_many_ops: more than SYNC_MAX_OPS"))
 @blp.arguments(PushRequest)
 @blp.response(200, PushResponse)
 @login_required

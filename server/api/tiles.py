@@ -24,7 +24,13 @@ blp = Blueprint("tiles", __name__, description="Mapbox vector tiles of the conso
 MVT = "application/vnd.mapbox-vector-tile"
 
 
-@blp.route("/<layer>/<z>/<x>/<y>.mvt", methods=["GET"])
+@blp.route("/<layer>/<z>/<x>/<y>.mvt", methods=["GET"], parameters=[
+    {"in": "path", "name": "layer", "required": True,
+     "schema": {"type": "string", "enum": list(service.LAYERS)}},
+    {"in": "path", "name": "z", "required": True,
+     "schema": {"type": "integer", "minimum": 0, "maximum": service.MAX_ZOOM}},
+    *({"in": "path", "name": n, "required": True, "description": "0..2^z-1 (else 400)",
+       "schema": {"type": "integer", "minimum": 0}} for n in ("x", "y"))])
 @blp.arguments(TileArgs, location="query")
 @blp.doc(responses={
     "200": {"description": "a Mapbox vector tile (empty body: nothing here)",

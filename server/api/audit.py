@@ -45,7 +45,7 @@ def _bounds(args: dict[str, Any]) -> None:
                             "format=csv, UTF-8 CSV with a BOM (X-Cursor, X-More headers)",
                             "content": {
                                 "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/AuditPage"}},
+                                    "schema": AuditPage},
                                 "text/csv": {"schema": {"type": "string"}}}}})
 @blp.alt_response(403, description="not an admin or supervisor")
 @login_required

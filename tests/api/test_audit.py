@@ -244,7 +244,7 @@ def test_unmasked_reads_are_audited_with_user_device_and_ip(signed_in, inside_po
             if hid in r["record_ids"]]
     assert len(rows) == 1
     row = rows[0]
-    assert row["device_id"] == leader.device_id and row["ip"] == "127.0.0.1"
+    assert row["device_id"] == leader.device_id and row["ip"].startswith("127.")
     assert row["result"] == "ok" and row["entity"] == "household"
     assert len(row["hash"]) == 64 and row["prev_hash"] != row["hash"]
 
@@ -424,25 +424,25 @@ def test_admin_sees_all_supervisor_its_area_field_users_patroller_403(signed_in,
 
 def test_paging_by_cursor_and_time_window(signed_in, db):
     admin = signed_in(role="admin")
-    user = signed_in(grids=[GRID])
+    user = signed_in(grids=[GRID])  # (its sign-in is an entry too: filtered out below)
     for _ in range(3):
         user.pull_all()
         user.get("/api/v1/audit")  # three refusals, three entries
     name = user.user["username"]
-    first = admin.get(f"/api/v1/audit?user={name}&limit=2").json
+    first = admin.get(f"/api/v1/audit?user={name}&action=audit.*&limit=2").json
     assert len(first["entries"]) == 2 and first["more"] is True
-    rest = admin.get(f"/api/v1/audit?user={name}&limit=2&cursor={first['cursor']}").json
+    rest = admin.get(f"/api/v1/audit?user={name}&action=audit.*&limit=2&cursor={first['cursor']}").json
     seqs = [e["seq"] for e in first["entries"] + rest["entries"]]
     assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 3 and not rest["more"]
     assert rest["entries"][0]["at"]
     # Dates are whole days in the console's time zone (the entries' own days).
     first, last = db.execute("SELECT min((at AT TIME ZONE 'Asia/Shanghai')::date), "
                              "max((at AT TIME ZONE 'Asia/Shanghai')::date) FROM audit_log "
-                             "WHERE username = %s", (name,)).fetchone()
-    r = admin.get(f"/api/v1/audit?user={name}&from={first}&to={last}")
+                             "WHERE username = %s AND action LIKE 'audit.%%'", (name,)).fetchone()
+    r = admin.get(f"/api/v1/audit?user={name}&action=audit.*&from={first}&to={last}")
     assert len(r.json["entries"]) == 3
-    assert admin.get(f"/api/v1/audit?user={name}&to=2020-01-01").json["entries"] == []
-    r = admin.get(f"/api/v1/audit?user={name}&from=2020-01-01T00:00:00Z"
+    assert admin.get(f"/api/v1/audit?user={name}&action=audit.*&to=2020-01-01").json["entries"] == []
+    r = admin.get(f"/api/v1/audit?user={name}&action=audit.*&from=2020-01-01T00:00:00Z"
                   f"&to=2100-01-01T00:00:00%2B08:00")
     assert len(r.json["entries"]) == 3
 

@@ -11,7 +11,6 @@ operation; failures that match :data:`KNOWN_ISSUES` are counted apart.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import secrets
 from collections import Counter
@@ -34,37 +33,14 @@ from schemathesis.specs.openapi.checks import (
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
-# Failures that other branches are fixing now ("Trust at the edges"); the lead removes
-# an entry once that branch is merged. Each is (operation label regex, failure title
-# regex, why, predicate on the case): a failure counts as known only if all match.
+# Known failures, counted apart from new ones: (operation label regex, failure title
+# regex, why, predicate on the case); a failure counts as known only if all match.
 KnownIssue = tuple[str, str, str, Callable[[Any], bool]]
 
 
-def _query_has_nul(case: Any) -> bool:
-    return any("\x00" in str(v) for v in (case.query or {}).values())
-
-
-def _date_out_of_range(case: Any) -> bool:
-    dates = [str(v) for k, v in (case.query or {}).items() if k in ("from", "to", "since")]
-    return any(not re.match(r"(20\d\d|2100)-", d) for d in dates)
-
-
-def _body_has_nul(case: Any) -> bool:
-    return "\\u0000" in json.dumps(case.body, default=str)
-
-
-KNOWN_ISSUES: list[KnownIssue] = [
-    # The "export" branch refuses NUL bytes in query parameters with a 400.
-    (r"^GET /api/v1/(desk|tiles|stats|conflicts|map|grids|sync/pull)", r"Server error",
-     "NUL byte in a query parameter (export branch)", _query_has_nul),
-    # The same branch refuses dates outside 2000-2100 (today: OverflowError for 9999).
-    (r"^GET /api/v1/(desk|tiles|stats|map)", r"Server error",
-     "date outside 2000-2100 in a query parameter (export branch)", _date_out_of_range),
-    # The "sync" branch rejects an op with a NUL character (PROTOCOL "Bad values in an
-    # op"); today PostgreSQL refuses it in jsonb and the push fails whole.
-    (r"^POST /api/v1/sync/push$", r"Server error", "NUL character in an op (sync branch)",
-     _body_has_nul),
-]
+# Failures being fixed elsewhere, counted apart: none left. (NUL bytes and dates off the
+# calendar in query parameters, and NUL characters in an op, were; see docs/security.md.)
+KNOWN_ISSUES: list[KnownIssue] = []
 
 
 @dataclass
@@ -182,6 +158,12 @@ def fresh_token(client: Any, username: str, password: str) -> Callable[[], str]:
         device = f"fuzz-{secrets.token_hex(6)}"
         r = client.post("/api/v1/auth/token", json={
             "username": username, "password": password, "device_id": device})
+        if r.status_code == 429:
+            # Fuzzing POST /auth/password with wrong "old" passwords counts as failed
+            # sign-ins and locks the fuzzing user, as it should: the operator unlocks.
+            client.application.test_cli_runner().invoke(args=["users", "unlock", username])
+            r = client.post("/api/v1/auth/token", json={
+                "username": username, "password": password, "device_id": device})
         assert r.status_code == 200, r.json
         sign_in.device_id = device  # type: ignore[attr-defined]
         return r.json["token"]

@@ -25,6 +25,7 @@ from server.extensions import db
 from server.scope import CallerAuthority, area_filter, grid_places, record_filter
 from server.services.push import apply_direct
 from server.services.records import record_json
+from server.sqlgeo import lat, lon
 from sync.incident import TRANSITIONS, Actor, check_transition, next_statuses
 
 DESK_ROLES = ("supervisor", "admin", "department")
@@ -121,9 +122,10 @@ def _filters(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]]
 
 def list_incidents(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
     where, params = _filters(caller, args)
+    # An incident stored without a status (an old client) sits in no queue.
     counts = {row.status: row.n for row in db.session.execute(text(f"""
         SELECT r.status, count(*) AS n FROM record r LEFT JOIN grid g ON g.id = r.grid_id
-        WHERE {where} GROUP BY r.status
+        WHERE {where} AND r.status IS NOT NULL GROUP BY r.status
     """), params)}
     if args.get("status"):
         where += " AND r.status = ANY(:statuses)"
@@ -138,7 +140,7 @@ def list_incidents(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
     rows = db.session.execute(text(f"""
         SELECT r.id::text AS id, r.version, r.status, r.data, r.due_at, r.grid_code,
                g.street_code, g.community_code, r.conflict, r.created_at, r.updated_at,
-               u.username AS reporter, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
+               u.username AS reporter, {lon('r.geom')} AS lon, {lat('r.geom')} AS lat,
                {light_sql()} AS light, {stage_since_sql()} AS stage_since
         FROM record r LEFT JOIN grid g ON g.id = r.grid_id JOIN app_user u ON u.id = r.created_by
         WHERE {where}
@@ -153,7 +155,7 @@ def list_incidents(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
         "street_code": r.street_code, "community_code": r.community_code,
         "title": r.data.get("title"), "category": r.data.get("category"),
         "urgent": bool(r.data.get("urgent")), "department": r.data.get("department"),
-        "reporter": r.reporter, "location": [r.lon, r.lat] if r.lon is not None else None,
+        "reporter": r.reporter, "location": [r.lon, r.lat] if None not in (r.lon, r.lat) else None,
         "conflict": r.conflict, "created_at": r.created_at, "updated_at": r.updated_at,
         "actions": _actions(actor_for(r.grid_code), r.status, r.data.get("department")),
     } for r in rows]

@@ -47,6 +47,7 @@ from sqlalchemy import text
 from server.dbconn import leave_read_only
 from server.extensions import db
 from server.models import CELL_ZOOM, ROLLUP_KINDS
+from server.sqlgeo import LAT, LON, readable
 from sync.incident import DEFAULT_LIMITS_MIN, RURAL_VERIFY_MIN
 
 NAME = "activity"
@@ -55,9 +56,11 @@ LOCK = 0x726F_6C6C  # 'roll'
 FULL_REBUILD_ABOVE = 50_000
 WORLD = 2 ** CELL_ZOOM
 
-# Zoom-18 world coordinates of a point (spherical Web Mercator, as in tiles.py).
-WX = f"((ST_X({{g}}) + 180.0) / 360.0 * {WORLD}.0)"
-WY = f"((1.0 - asinh(tan(radians(ST_Y({{g}})))) / pi()) / 2.0 * {WORLD}.0)"
+# Zoom-18 world coordinates of a point (spherical Web Mercator, as in tiles.py), through
+# server.sqlgeo's guards: a subnormal, NaN or out-of-range coordinate stored by an old
+# client must never fail the refresh (and with it every tile and statistic).
+WX = f"(({LON} + 180.0) / 360.0 * {WORLD}.0)"
+WY = f"((1.0 - asinh(tan(radians({LAT}))) / pi()) / 2.0 * {WORLD}.0)"
 
 
 def _tz() -> str:
@@ -104,7 +107,7 @@ def _cell_select(source: str, day: bool) -> str:
                floor({WX.format(g='r.geom')})::int, floor({WY.format(g='r.geom')})::int,
                count(*), sum({WX.format(g='r.geom')}), sum({WY.format(g='r.geom')}){kinds}
         FROM {source}
-        WHERE r.geom IS NOT NULL AND abs(ST_Y(r.geom)) < 85.05
+        WHERE r.geom IS NOT NULL AND {readable('r.geom')} AND abs(ST_Y(r.geom)) < 85.05
         GROUP BY 1, 2, 3, 4, 5, 6"""
 
 

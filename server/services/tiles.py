@@ -43,6 +43,7 @@ from server.models import CELL_ZOOM
 from server.scope import area_filter, grid_filter, record_filter
 from server.services import rollups
 from server.services.desk import light_sql, today, window
+from server.sqlgeo import LAT, LON
 from sync.records import INSPECTION_KINDS
 
 LAYERS = ("grids", "inspections", "incidents", "tracks", "heat")
@@ -58,8 +59,10 @@ FINE_CLUSTER_UNTIL = 15  # up to this zoom, a crowded tile gets per-cell cluster
 CLOCKED = ("grids", "incidents")
 MAX_LAT = 85.0511287798066
 
-TX = "((ST_X({g}) + 180.0) / 360.0 * :n - :tx) * 4096.0"
-TY = "((1.0 - asinh(tan(radians(ST_Y({g})))) / pi()) / 2.0 * :n - :ty) * 4096.0"
+# Through server.sqlgeo's guards: a stored coordinate that is subnormal, NaN or out of
+# range reads as 0 or NULL instead of failing the tile.
+TX = f"(({LON} + 180.0) / 360.0 * :n - :tx) * 4096.0"
+TY = f"((1.0 - asinh(tan(radians({LAT}))) / pi()) / 2.0 * :n - :ty) * 4096.0"
 
 
 @dataclass(frozen=True)

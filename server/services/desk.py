@@ -149,18 +149,31 @@ def list_incidents(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
     more = len(rows) > args["limit"]
     rows = rows[: args["limit"]]
     actor_for = _actors(caller, {r.grid_code for r in rows})
-    items = [{
+    items = [_item(r, _object(r.data), actor_for) for r in rows]
+    cursor = _encode_cursor(rows[-1].due_at, rows[-1].id) if rows and more else None
+    return {"incidents": items, "counts": counts, "cursor": cursor, "more": more}
+
+
+def _object(data: Any) -> dict[str, Any]:
+    """A record's data as an object: an old client may have stored anything.
+
+    >>> _object({"a": 1}), _object("x"), _object(None)
+    ({'a': 1}, {}, {})
+    """
+    return data if isinstance(data, dict) else {}
+
+
+def _item(r: Any, d: dict[str, Any], actor_for: Any) -> dict[str, Any]:
+    return {
         "id": r.id, "version": r.version, "status": r.status, "light": r.light,
         "due_at": r.due_at, "stage_since": r.stage_since, "grid_code": r.grid_code,
         "street_code": r.street_code, "community_code": r.community_code,
-        "title": r.data.get("title"), "category": r.data.get("category"),
-        "urgent": bool(r.data.get("urgent")), "department": r.data.get("department"),
+        "title": d.get("title"), "category": d.get("category"),
+        "urgent": d.get("urgent") is True, "department": d.get("department"),
         "reporter": r.reporter, "location": [r.lon, r.lat] if None not in (r.lon, r.lat) else None,
         "conflict": r.conflict, "created_at": r.created_at, "updated_at": r.updated_at,
-        "actions": _actions(actor_for(r.grid_code), r.status, r.data.get("department")),
-    } for r in rows]
-    cursor = _encode_cursor(rows[-1].due_at, rows[-1].id) if rows and more else None
-    return {"incidents": items, "counts": counts, "cursor": cursor, "more": more}
+        "actions": _actions(actor_for(r.grid_code), r.status, d.get("department")),
+    }
 
 
 def _actors(caller: Caller, codes: set[str | None]):
@@ -209,7 +222,7 @@ def record_detail(caller: Caller, record_id: str,
     history = [{
         "version": h.version, "at": h.created_at, "by": h.username, "device_id": h.device_id,
         "changed": list(h.changed or []),
-        "values": {k: h.data.get(k) for k in (h.changed or []) if k in h.data},
+        "values": {k: v for k, v in _object(h.data).items() if k in (h.changed or [])},
         "from_status": h.prev_status if h.status_changed else None,
         "to_status": h.status if h.status_changed else None, "deleted": h.deleted,
     } for h in db.session.execute(text("""
@@ -220,7 +233,9 @@ def record_detail(caller: Caller, record_id: str,
         FROM record_version rv LEFT JOIN app_user u ON u.id = rv.user_id
         WHERE rv.record_id = CAST(:id AS uuid) ORDER BY rv.version
     """), {"id": rid})]
-    hashes = [h for h in (row.data.get("photos") or []) if isinstance(h, str)]
+    data = _object(row.data)
+    photos = data.get("photos")
+    hashes = [h for h in photos if isinstance(h, str)] if isinstance(photos, list) else []
     stored = set(db.session.execute(text(
         "SELECT sha256 FROM attachment WHERE sha256 = ANY(:h)"), {"h": hashes}).scalars())
     conflicts = db.session.execute(text(
@@ -229,7 +244,7 @@ def record_detail(caller: Caller, record_id: str,
     actions: list[str] = []
     if row.entity == "incident" and caller.role in DESK_ROLES:
         actions = _actions(_actors(caller, {row.grid_code})(row.grid_code), row.status,
-                           row.data.get("department"))
+                           data.get("department"))
     grid = ({"code": row.g_code, "name": row.g_name, "street_code": row.street_code,
              "street_name": row.street_name, "community_code": row.community_code,
              "community_name": row.community_name} if row.g_code else None)

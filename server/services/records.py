@@ -155,8 +155,11 @@ def stamp_changes(record_ids: list[str]) -> None:
 
 
 def record_json(row: Any, usernames: dict[int, str] | None = None) -> dict[str, Any]:
-    """A record as the API shows it: its data plus the server-owned fields."""
-    data = dict(row.data)
+    """A record as the API shows it: its data plus the server-owned fields.
+
+    ``data`` that is not an object (stored by an old client) shows as an empty one.
+    """
+    data = dict(row.data) if isinstance(row.data, dict) else {}
     data.update(version=row.version, grid_code=row.grid_code, match=row.match,
                 conflict=row.conflict, created_at=_iso(row.created_at),
                 updated_at=_iso(row.updated_at))

@@ -346,3 +346,36 @@ def test_pull_masks_the_worst_households(world):
     assert second["phone"] == "****" and second["id_number"] == "****"
     assert third["members"][4] == {"phone": "****"}
     assert "9999" not in json.dumps(third["members"][5])
+
+
+def test_a_failing_refresh_leaves_tiles_and_statistics_answering(app, world, database_url,
+                                                                  inside_points):
+    """Whatever makes a refresh fail, reads go on with the rollups as they are."""
+    import psycopg
+
+    from server.services import rollups
+    from tests.console.helpers import inspection
+
+    p = inside_points[GRID]
+    sup, patroller = world["users"]["supervisor"], world["users"]["patroller"]
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("CREATE FUNCTION gp_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                   "BEGIN RAISE EXCEPTION 'a fault nobody foresaw'; END $$")
+        db.execute("CREATE TRIGGER gp_test_refuse BEFORE INSERT ON grid_day_activity "
+                   "FOR EACH ROW EXECUTE FUNCTION gp_test_refuse()")
+        try:
+            res = patroller.push(patroller.op("inspection", "create", inspection("visit", p)))
+            assert res[0]["status"] == "applied", res
+            for ext in ("", ".csv", ".xlsx"):
+                r = sup.get(f"/api/v1/stats{ext}")
+                assert r.status_code == 200, r.get_data()[:300]
+            for layer in ("inspections", "grids", "heat", "incidents"):
+                r = sup.get(tile_url(layer, *_tile(*p, 12)))
+                assert r.status_code == 200, (layer, r.get_data()[:300])
+        finally:
+            db.execute("DROP TRIGGER gp_test_refuse ON grid_day_activity")
+            db.execute("DROP FUNCTION gp_test_refuse()")
+    with app.app_context():
+        assert rollups.refresh()["mode"] != "none"
+    assert sup.get("/api/v1/stats").status_code == 200

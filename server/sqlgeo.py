@@ -37,6 +37,19 @@ def readable(g: str) -> str:
     return f"(ST_X({g}) BETWEEN -180.0 AND 180.0 AND ST_Y({g}) BETWEEN -90.0 AND 90.0)"
 
 
+def in_range(g: str) -> str:
+    """A condition: every coordinate of geometry ``g`` (its bounding box) is in range.
+
+    ``gp_track_geom()`` keeps a track whose coordinates are out of range (``1e308``,
+    latitude 1000), and ``ST_Transform`` to Web Mercator raises on those.
+
+    >>> in_range("r.track")
+    '(ST_XMin(r.track) >= -180.0 AND ST_XMax(r.track) <= 180.0 AND ST_YMin(r.track) >= -90.0 AND ST_YMax(r.track) <= 90.0)'
+    """
+    return (f"(ST_XMin({g}) >= -180.0 AND ST_XMax({g}) <= 180.0 "
+            f"AND ST_YMin({g}) >= -90.0 AND ST_YMax({g}) <= 90.0)")
+
+
 def geojson(g: str, digits: int = 7) -> str:
     """The point ``g`` as GeoJSON, or NULL when it is not readable (never ``NaN``)."""
     return f"(CASE WHEN {readable(g)} THEN ST_AsGeoJSON({g}, {digits})::json END)"

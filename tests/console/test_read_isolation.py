@@ -103,6 +103,9 @@ def _worst_inspections(p: tuple[float, float]) -> list[tuple[dict[str, Any], Any
                   {"type": "LineString", "coordinates": [[179.9999999, 89.9], [180, 90]]},
                   {"type": "LineString", "coordinates": [[-180, -90], [180, 90]]},
                   {"type": "LineString", "coordinates": [["NaN", 1], [2, "Infinity"]]},
+                  {"type": "LineString", "coordinates": [[1e308, 1e308], [lon, lat]]},
+                  {"type": "LineString", "coordinates": [[lon, 1000], [lon, lat]]},
+                  {"type": "LineString", "coordinates": [[lon, lat, 1e308], [lon, lat]]},
                   {"type": "LineString", "coordinates": "notalist"},
                   {"type": "Polygon", "coordinates": []}, "track", 7):
         out.append(({**base, "kind": "patrol", "location": loc, "track": track,

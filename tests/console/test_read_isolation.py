@@ -37,7 +37,9 @@ DENIED = {"stats": {"department"}, "desk": {"patroller", "grid_leader"}}
 RAW = {"@@huge@@": "1e400", "@@negative-huge@@": "-1e400", "@@tiny@@": "1e-400",
        "@@long-int@@": "9" * 5000,
        # Deeper than Python's json module recurses (and than orjson accepts).
-       "@@deep@@": '{"a": ' * 3000 + '"bottom"' + "}" * 3000}
+       "@@deep@@": '{"a": ' * 3000 + '"bottom"' + "}" * 3000,
+       # Within what orjson reads (1,024) but beyond what json.dumps writes back out.
+       "@@deep1000@@": '[' * 1000 + "]" * 1000}
 
 SUBNORMAL = 5e-324
 POINTS: list[tuple[Any, Any]] = [
@@ -117,6 +119,7 @@ def _worst_inspections(p: tuple[float, float]) -> list[tuple[dict[str, Any], Any
         ({**base, "location": loc, "note": "长" * 34_000}, p),  # ~100 KB
         ({**base, "location": loc, "deep": _nested(32)}, p),
         ({**base, "location": loc, "deep": "@@deep@@"}, p),
+        ({**base, "location": loc, "deep": "@@deep1000@@"}, p),
         ({**base, "location": loc, "note": "🚧🧯👩🏽‍🚒 \u202eRTL טקסט عربي\u202c \u0301\u0308 x\u200d"}, p),
         ({**base, "location": loc, "kind": "teleport"}, p),
         ({**base, "location": loc, "kind": "report", "urgent": "yes", "photos": "notalist",
@@ -139,6 +142,7 @@ def _worst_incidents(p: tuple[float, float]) -> list[tuple[dict[str, Any], Any]]
           "extension": {"status": 5, "minutes": "@@huge@@"}}, p),
         ({**base, "title": "🚧 \u202eRTL\u202c \u0301", "description": "长" * 34_000}, p),
         ({**base, "members": 5, "urgent": None, "deep": _nested(32)}, p),
+        ({**base, "deep": "@@deep1000@@"}, p),
         ({**base, "department": {"not": "a string"}, "category": ["x"]}, p),
         ({**base, "title": 5, "location": "here"}, None),
         ("data that is not an object", p), ([base], p), (None, p),

@@ -97,6 +97,7 @@ def _worst_inspections(p: tuple[float, float]) -> list[tuple[dict[str, Any], Any
                          {"type": "Point", "coordinates": ["NaN", "Infinity"]},
                          {"type": "Point", "coordinates": [lon]}, [lon, lat]):
         out.append(({**base, "location": bad_location}, None))
+    out.append(({**base, "location": {"type": "Point", "coordinates": []}}, "EMPTY"))
     walk = [[lon + i * 1e-6, lat + (i % 7) * 1e-6] for i in range(10_000)]
     for track in ({"type": "LineString", "coordinates": [[lon, lat]]},
                   {"type": "LineString", "coordinates": walk},
@@ -145,6 +146,7 @@ def _worst_incidents(p: tuple[float, float]) -> list[tuple[dict[str, Any], Any]]
         ({**base, "deep": "@@deep1000@@"}, p),
         ({**base, "department": {"not": "a string"}, "category": ["x"]}, p),
         ({**base, "title": 5, "location": "here"}, None),
+        ({**base, "location": {"type": "Point", "coordinates": []}}, "EMPTY"),
         ("data that is not an object", p), ([base], p), (None, p),
     ]
     for x, y in POINTS:
@@ -171,17 +173,20 @@ def _insert(db, entity: str, data: Any, geom: Any, grid_id: int, user_id: int,
             due: str | None = None) -> str:
     rid = str(uuid.uuid4())
     text = _json_text(data)
-    x, y = geom if geom is not None else (None, None)
+    empty = geom == "EMPTY"
+    x, y = geom if geom is not None and not empty else (None, None)
     db.execute("""
         INSERT INTO record (id, entity, version, data, geom, grid_id, grid_code, match,
                             created_by, created_device, due_at, change_seq)
         VALUES (%s, %s, 1, CAST(%s AS jsonb),
-                CASE WHEN %s::text IS NOT NULL
+                CASE WHEN %s THEN ST_GeomFromText('POINT EMPTY', 4326)
+                     WHEN %s::text IS NOT NULL
                      THEN ST_SetSRID(ST_MakePoint(%s::text::float8, %s::text::float8), 4326)
                 END, %s, %s, 'inside', %s, 'legacy', CAST(%s AS timestamptz),
                 nextval('change_seq'))
-    """, (rid, entity, text, None if x is None else str(x), None if x is None else str(x),
-          None if y is None else str(y), grid_id, GRID, user_id, due))
+    """, (rid, entity, text, empty, None if x is None else str(x),
+          None if x is None else str(x), None if y is None else str(y), grid_id, GRID,
+          user_id, due))
     db.execute("""
         INSERT INTO record_version (record_id, version, data, changed, user_id, device_id)
         SELECT %s, 1, d, CASE WHEN jsonb_typeof(d) = 'object'

@@ -254,11 +254,20 @@ def world(app, inside_points, database_url):
                         CAST(%s AS jsonb), CAST(%s AS jsonb), CAST(%s AS jsonb), 1, 1, %s, %s)
             """, (household, GRID, base, current, incoming, uid_, uid_))
     yield {"users": users, "ids": ids, "points": sorted(set(points), key=str)}
-    # Other modules compare the rollups with raw SQL over every live record: leave them a
-    # world of ordinary records (a delete, stamped, which the next refresh folds in).
+    # Other modules pull, and compare the rollups with raw SQL over every record: leave
+    # them a world of ordinary records. A delete, stamped and folded into the rollups,
+    # then the rows themselves.
+    from server.services import rollups
+
+    gone = [i for v in ids.values() for i in v]
     with psycopg.connect(url, autocommit=True) as db:
         db.execute("UPDATE record SET deleted = true, change_seq = nextval('change_seq') "
-                   "WHERE id = ANY(%s::uuid[])", ([i for v in ids.values() for i in v],))
+                   "WHERE id = ANY(%s::uuid[])", (gone,))
+        with app.app_context():
+            rollups.refresh()
+        for table, column in (("conflict", "record_id"), ("record_version", "record_id"),
+                              ("rollup_member", "record_id"), ("record", "id")):
+            db.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s::uuid[])", (gone,))
 
 
 def _ok(r, what: str, role: str, area: str | None = None) -> None:

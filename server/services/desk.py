@@ -24,7 +24,7 @@ from server.errors import ApiError
 from server.extensions import db
 from server.scope import CallerAuthority, area_filter, grid_places, record_filter
 from server.services.push import apply_direct
-from server.services.records import record_json
+from server.services.records import as_object, record_json
 from server.sqlgeo import lat, lon
 from sync.incident import TRANSITIONS, Actor, check_transition, next_statuses
 
@@ -149,18 +149,9 @@ def list_incidents(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
     more = len(rows) > args["limit"]
     rows = rows[: args["limit"]]
     actor_for = _actors(caller, {r.grid_code for r in rows})
-    items = [_item(r, _object(r.data), actor_for) for r in rows]
+    items = [_item(r, as_object(r.data), actor_for) for r in rows]
     cursor = _encode_cursor(rows[-1].due_at, rows[-1].id) if rows and more else None
     return {"incidents": items, "counts": counts, "cursor": cursor, "more": more}
-
-
-def _object(data: Any) -> dict[str, Any]:
-    """A record's data as an object: an old client may have stored anything.
-
-    >>> _object({"a": 1}), _object("x"), _object(None)
-    ({'a': 1}, {}, {})
-    """
-    return data if isinstance(data, dict) else {}
 
 
 def _item(r: Any, d: dict[str, Any], actor_for: Any) -> dict[str, Any]:
@@ -222,7 +213,7 @@ def record_detail(caller: Caller, record_id: str,
     history = [{
         "version": h.version, "at": h.created_at, "by": h.username, "device_id": h.device_id,
         "changed": list(h.changed or []),
-        "values": {k: v for k, v in _object(h.data).items() if k in (h.changed or [])},
+        "values": {k: v for k, v in as_object(h.data).items() if k in (h.changed or [])},
         "from_status": h.prev_status if h.status_changed else None,
         "to_status": h.status if h.status_changed else None, "deleted": h.deleted,
     } for h in db.session.execute(text("""
@@ -233,7 +224,7 @@ def record_detail(caller: Caller, record_id: str,
         FROM record_version rv LEFT JOIN app_user u ON u.id = rv.user_id
         WHERE rv.record_id = CAST(:id AS uuid) ORDER BY rv.version
     """), {"id": rid})]
-    data = _object(row.data)
+    data = as_object(row.data)
     photos = data.get("photos")
     hashes = [h for h in photos if isinstance(h, str)] if isinstance(photos, list) else []
     stored = set(db.session.execute(text(
@@ -314,11 +305,12 @@ def transition(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str
             raise ApiError(422, "validation", "unknown department",
                            {"json": {"department": [f"must be one of {', '.join(departments())}"]}})
         data["department"] = department
-    elif legal and to == "dispatched" and not row.data.get("department"):
+    elif legal and to == "dispatched" and not as_object(row.data).get("department"):
         raise ApiError(422, "validation", "a dispatch needs a department",
                        {"json": {"department": ["is required to dispatch"]}})
     if body.get("note"):
-        data["notes"] = [*(row.data.get("notes") or []), {
+        notes = as_object(row.data).get("notes")  # an old client may have stored anything
+        data["notes"] = [*(notes if isinstance(notes, list) else []), {
             "id": str(uuid.uuid4()), "text": body["note"], "at": datetime.now(UTC).isoformat()}]
     return _apply(caller, rid, base, data, {
         "illegal_transition": f"{row.status} → {to} is not a legal transition",
@@ -330,7 +322,7 @@ def extension(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str,
     """延时: ask for ``minutes`` more, or (a supervisor) approve or refuse the request."""
     base = body["base_version"]
     rid, row = _locked_incident(caller, record_id, base)
-    pending = row.data.get("extension") or {}
+    pending = as_object(as_object(row.data).get("extension"))
     decision = body.get("decision")
     if decision:
         ext = {**pending, "status": "approved" if decision == "approve" else "refused"}

@@ -400,3 +400,25 @@ def test_a_failing_refresh_leaves_tiles_and_statistics_answering(app, world, dat
     with app.app_context():
         assert rollups.refresh()["mode"] != "none"
     assert sup.get("/api/v1/stats").status_code == 200
+
+
+def test_desk_actions_on_the_worst_incidents_are_never_a_500(world):
+    """Moving, noting and extending an incident stored with bad values answers 200 or a
+    documented 4xx: the desk is where someone will try to clean such a record up."""
+    sup = world["users"]["supervisor"]
+    for rid in world["ids"]["incident"]:
+        detail = sup.get(f"/api/v1/desk/incidents/{rid}")
+        assert detail.status_code == 200, detail.get_data()[:300]
+        version = detail.json["record"]["version"]
+        for body in ({"to": "accepted", "base_version": version, "note": "清理旧记录"},
+                     {"to": "void", "base_version": version},
+                     {"to": "dispatched", "base_version": version, "department": DEPT}):
+            r = sup.post(f"/api/v1/desk/incidents/{rid}/transition", json=body)
+            assert r.status_code in (200, 403, 404, 409, 422), (rid, body, r.get_data()[:300])
+            _strict(r.get_data())
+            if r.status_code == 200:
+                version = r.json["result"]["version"]
+        r = sup.post(f"/api/v1/desk/incidents/{rid}/extension",
+                     json={"base_version": version, "decision": "approve"})
+        assert r.status_code in (200, 403, 404, 409, 422), (rid, r.get_data()[:300])
+        _strict(r.get_data())

@@ -34,6 +34,12 @@ compress = Compress()
 
 
 def init_app(app: Flask) -> None:
+    from server import safejson
+
+    # Stored JSON that json.loads cannot read (huge numbers, deep nesting) must not fail
+    # the reads that touch it (server.safejson).
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options.setdefault("json_deserializer", safejson.loads)
     db.init_app(app)
     from server.dbconn import plan_with_values, watch_pool
 

@@ -14,7 +14,12 @@ from server.errors import ApiError
 from server.extensions import db
 from server.scope import CallerAuthority, grid_places, record_filter
 from server.services import audit
-from server.services.privacy import SENSITIVE, audit_unmasked, mask_fields, sees_unmasked
+from server.services.privacy import (
+    audit_unmasked,
+    mask_household,
+    sees_unmasked,
+    sensitive_keys,
+)
 from server.services.pull import decode_cursor, encode_cursor
 from server.services.records import load_records, stamp_changes, write_batch
 from sync.incident import check_department, check_transition
@@ -51,7 +56,8 @@ def list_conflicts(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _protect(caller: Caller, conflicts: list[dict[str, Any]], grids: list[str | None]) -> None:
-    """Households' phones and ID numbers are masked here too, unless the role needs them."""
+    """Households' phones and ID numbers (``members`` included) are masked here too,
+    unless the role needs them."""
     unmasked = []
     for conflict, grid in zip(conflicts, grids, strict=True):
         if conflict["entity"] != "household":
@@ -60,7 +66,7 @@ def _protect(caller: Caller, conflicts: list[dict[str, Any]], grids: list[str | 
             unmasked.append(conflict["record_id"])
             continue
         for side in ("base", "current", "incoming"):
-            conflict[side] = mask_fields(conflict[side])
+            conflict[side] = mask_household(conflict[side])
     audit_unmasked(caller, "household", unmasked, "read_unmasked_conflict")
 
 
@@ -115,7 +121,7 @@ def resolve(caller: Caller, conflict_id: str, base_version: int,
     fresh = load_records({record.id})[record.id]
     out = {**fresh.data, "version": fresh.version, "conflict": fresh.conflict}
     if fresh.entity == "household" and not sees_unmasked(caller, fresh.grid_code):
-        out = mask_fields(out)
+        out = mask_household(out)
     return {"id": cid, "status": "resolved", "record": out}
 
 
@@ -140,7 +146,7 @@ def _check_resolution(caller: Caller, authority: CallerAuthority, record: Any,
             status = 403 if refusal[0] == "forbidden" else 422
             raise ApiError(status, refusal[0], refusal[1], {"department": [refusal[1]]})
     if record.entity == "household" and not sees_unmasked(caller, record.grid_code):
-        masked = [k for k in SENSITIVE if isinstance(clean.get(k), str) and "*" in clean[k]]
+        masked = sensitive_keys(clean, masked_only=True)  # members' phones included
         if masked:
             raise ApiError(422, "masked_value", "a masked value cannot be stored; leave the "
                            "field out to keep what is stored", {k: ["is masked"] for k in masked})

@@ -25,7 +25,8 @@ from server.extensions import db
 from server.scope import CallerAuthority, area_filter, grid_places, record_filter
 from server.services import audit
 from server.services.push import apply_direct
-from server.services.records import record_json
+from server.services.records import as_object, record_json
+from server.sqlgeo import lat, lon
 from sync.incident import Actor, check_transition, next_statuses
 
 DESK_ROLES = ("supervisor", "admin", "department")
@@ -122,9 +123,10 @@ def _filters(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]]
 
 def list_incidents(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
     where, params = _filters(caller, args)
+    # An incident stored without a status (an old client) sits in no queue.
     counts = {row.status: row.n for row in db.session.execute(text(f"""
         SELECT r.status, count(*) AS n FROM record r LEFT JOIN grid g ON g.id = r.grid_id
-        WHERE {where} GROUP BY r.status
+        WHERE {where} AND r.status IS NOT NULL GROUP BY r.status
     """), params)}
     if args.get("status"):
         where += " AND r.status = ANY(:statuses)"
@@ -139,7 +141,7 @@ def list_incidents(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
     rows = db.session.execute(text(f"""
         SELECT r.id::text AS id, r.version, r.status, r.data, r.due_at, r.grid_code,
                g.street_code, g.community_code, r.conflict, r.created_at, r.updated_at,
-               u.username AS reporter, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
+               u.username AS reporter, {lon('r.geom')} AS lon, {lat('r.geom')} AS lat,
                {light_sql()} AS light, {stage_since_sql()} AS stage_since
         FROM record r LEFT JOIN grid g ON g.id = r.grid_id JOIN app_user u ON u.id = r.created_by
         WHERE {where}
@@ -148,18 +150,22 @@ def list_incidents(caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
     more = len(rows) > args["limit"]
     rows = rows[: args["limit"]]
     actor_for = _actors(caller, {r.grid_code for r in rows})
-    items = [{
+    items = [_item(r, as_object(r.data), actor_for) for r in rows]
+    cursor = _encode_cursor(rows[-1].due_at, rows[-1].id) if rows and more else None
+    return {"incidents": items, "counts": counts, "cursor": cursor, "more": more}
+
+
+def _item(r: Any, d: dict[str, Any], actor_for: Any) -> dict[str, Any]:
+    return {
         "id": r.id, "version": r.version, "status": r.status, "light": r.light,
         "due_at": r.due_at, "stage_since": r.stage_since, "grid_code": r.grid_code,
         "street_code": r.street_code, "community_code": r.community_code,
-        "title": r.data.get("title"), "category": r.data.get("category"),
-        "urgent": bool(r.data.get("urgent")), "department": r.data.get("department"),
-        "reporter": r.reporter, "location": [r.lon, r.lat] if r.lon is not None else None,
+        "title": d.get("title"), "category": d.get("category"),
+        "urgent": d.get("urgent") is True, "department": d.get("department"),
+        "reporter": r.reporter, "location": [r.lon, r.lat] if None not in (r.lon, r.lat) else None,
         "conflict": r.conflict, "created_at": r.created_at, "updated_at": r.updated_at,
-        "actions": _actions(actor_for(r.grid_code), r.status, r.data.get("department")),
-    } for r in rows]
-    cursor = _encode_cursor(rows[-1].due_at, rows[-1].id) if rows and more else None
-    return {"incidents": items, "counts": counts, "cursor": cursor, "more": more}
+        "actions": _actions(actor_for(r.grid_code), r.status, d.get("department")),
+    }
 
 
 def _actors(caller: Caller, codes: set[str | None]):
@@ -208,7 +214,7 @@ def record_detail(caller: Caller, record_id: str,
     history = [{
         "version": h.version, "at": h.created_at, "by": h.username, "device_id": h.device_id,
         "changed": list(h.changed or []),
-        "values": {k: h.data.get(k) for k in (h.changed or []) if k in h.data},
+        "values": {k: v for k, v in as_object(h.data).items() if k in (h.changed or [])},
         "from_status": h.prev_status if h.status_changed else None,
         "to_status": h.status if h.status_changed else None, "deleted": h.deleted,
     } for h in db.session.execute(text("""
@@ -219,7 +225,9 @@ def record_detail(caller: Caller, record_id: str,
         FROM record_version rv LEFT JOIN app_user u ON u.id = rv.user_id
         WHERE rv.record_id = CAST(:id AS uuid) ORDER BY rv.version
     """), {"id": rid})]
-    hashes = [h for h in (row.data.get("photos") or []) if isinstance(h, str)]
+    data = as_object(row.data)
+    photos = data.get("photos")
+    hashes = [h for h in photos if isinstance(h, str)] if isinstance(photos, list) else []
     # "stored": the photo counts as this record's (its namer uploaded it), so that whoever
     # sees the record may read it (server.services.photos.readable).
     stored = set(db.session.execute(text("""
@@ -233,7 +241,7 @@ def record_detail(caller: Caller, record_id: str,
     actions: list[str] = []
     if row.entity == "incident" and caller.role in DESK_ROLES:
         actions = _actions(_actors(caller, {row.grid_code})(row.grid_code), row.status,
-                           row.data.get("department"))
+                           data.get("department"))
     grid = ({"code": row.g_code, "name": row.g_name, "street_code": row.street_code,
              "street_name": row.street_name, "community_code": row.community_code,
              "community_name": row.community_name} if row.g_code else None)
@@ -306,7 +314,8 @@ def transition(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str
     if to == "dispatched" and body.get("department") is not None:
         data["department"] = body["department"]
     if body.get("note"):
-        data["notes"] = [*(row.data.get("notes") or []), {
+        notes = as_object(row.data).get("notes")  # an old client may have stored anything
+        data["notes"] = [*(notes if isinstance(notes, list) else []), {
             "id": str(uuid.uuid4()), "text": body["note"], "at": datetime.now(UTC).isoformat()}]
     return _apply(caller, rid, base, data, {
         "illegal_transition": f"{row.status} → {to} is not a legal transition",
@@ -320,7 +329,7 @@ def extension(caller: Caller, record_id: str, body: dict[str, Any]) -> dict[str,
     """延时: ask for ``minutes`` more, or (a supervisor) approve or refuse the request."""
     base = body["base_version"]
     rid, row = _locked_incident(caller, record_id, base)
-    pending = row.data.get("extension") or {}
+    pending = as_object(as_object(row.data).get("extension"))
     decision = body.get("decision")
     if decision:
         ext = {**pending, "status": "approved" if decision == "approve" else "refused"}

@@ -21,6 +21,16 @@ from sync.state import Batch, RecordState, VersionRow
 CHANGE_SEQ_LOCK = 0x6772_6964
 
 
+def as_object(data: Any) -> dict[str, Any]:
+    """A copy of a record's data; data that is not an object (stored by an old client)
+    reads as an empty one.
+
+    >>> as_object({"a": 1}), as_object("x"), as_object([1]), as_object(None)
+    ({'a': 1}, {}, {}, {})
+    """
+    return dict(data) if isinstance(data, dict) else {}
+
+
 def load_records(ids: set[str]) -> dict[str, RecordState]:
     if not ids:
         return {}
@@ -31,7 +41,7 @@ def load_records(ids: set[str]) -> dict[str, RecordState]:
         FROM record r LEFT JOIN grid g ON g.id = r.grid_id
         WHERE r.id = ANY(CAST(:ids AS uuid[])) ORDER BY r.id FOR UPDATE OF r
     """), {"ids": sorted(ids)}).all()
-    return {r.id: RecordState(r.entity, r.id, r.version, dict(r.data), r.deleted, r.grid_id,
+    return {r.id: RecordState(r.entity, r.id, r.version, as_object(r.data), r.deleted, r.grid_id,
                               r.grid_code, r.match, r.conflict, r.created_by, r.created_device,
                               r.due_at, rural=r.rural)
             for r in rows}
@@ -52,7 +62,7 @@ def load_history(bases: dict[str, int]) -> dict[str, list[VersionRow]]:
     out: dict[str, list[VersionRow]] = {}
     for r in rows:
         out.setdefault(r.rid, []).append(VersionRow(
-            r.rid, r.version, dict(r.data), r.deleted, tuple(r.changed or ()), r.user_id,
+            r.rid, r.version, as_object(r.data), r.deleted, tuple(r.changed or ()), r.user_id,
             r.device_id, r.op_id))
     return out
 
@@ -155,8 +165,11 @@ def stamp_changes(record_ids: list[str]) -> None:
 
 
 def record_json(row: Any, usernames: dict[int, str] | None = None) -> dict[str, Any]:
-    """A record as the API shows it: its data plus the server-owned fields."""
-    data = dict(row.data)
+    """A record as the API shows it: its data plus the server-owned fields.
+
+    ``data`` that is not an object (stored by an old client) shows as an empty one.
+    """
+    data = as_object(row.data)
     data.update(version=row.version, grid_code=row.grid_code, match=row.match,
                 conflict=row.conflict, created_at=_iso(row.created_at),
                 updated_at=_iso(row.updated_at))

@@ -43,10 +43,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from server.dbconn import leave_read_only
+from server.errors import database_retry_reason
 from server.extensions import db
 from server.models import CELL_ZOOM, ROLLUP_KINDS
+from server.sqlgeo import LAT, LON, readable
 from sync.incident import DEFAULT_LIMITS_MIN, RURAL_VERIFY_MIN
 
 NAME = "activity"
@@ -55,9 +58,11 @@ LOCK = 0x726F_6C6C  # 'roll'
 FULL_REBUILD_ABOVE = 50_000
 WORLD = 2 ** CELL_ZOOM
 
-# Zoom-18 world coordinates of a point (spherical Web Mercator, as in tiles.py).
-WX = f"((ST_X({{g}}) + 180.0) / 360.0 * {WORLD}.0)"
-WY = f"((1.0 - asinh(tan(radians(ST_Y({{g}})))) / pi()) / 2.0 * {WORLD}.0)"
+# Zoom-18 world coordinates of a point (spherical Web Mercator, as in tiles.py), through
+# server.sqlgeo's guards: a subnormal, NaN or out-of-range coordinate stored by an old
+# client must never fail the refresh (and with it every tile and statistic).
+WX = f"(({LON} + 180.0) / 360.0 * {WORLD}.0)"
+WY = f"((1.0 - asinh(tan(radians({LAT}))) / pi()) / 2.0 * {WORLD}.0)"
 
 
 def _tz() -> str:
@@ -76,19 +81,40 @@ def is_fresh(top: int | None, last: int | None) -> bool:
     return last is not None and (top is None or top <= last)
 
 
+# After a refresh failed, reads on this node use the rollups as they are for this long
+# before trying again, instead of each repeating the failure.
+RETRY_AFTER_FAILURE_S = 30.0
+_failed_at: list[float] = []
+
+
 def ensure_fresh(top: int | None = None, last: int | None = None) -> None:
     """Fold in pending changes if there are any (cheap when there are none).
 
     A caller that has just read ``max(change_seq)`` and ``rollup_state.last_seq`` (the
     tiles' ETag does) passes them, and nothing is queried when they show no change.
+
+    A refresh that fails for a reason retrying would only repeat (a bug, a stored value
+    nobody foresaw) is logged and rolled back, and the read goes on with the rollups as
+    they are: it must not take every tile and statistic down for everyone. The
+    ``rollups refresh`` command still fails loudly. An unavailable database is still a 503.
     """
     if is_fresh(top, last):
         return
     st = _state()
     if is_fresh(st.top, st.last):
         return
+    if _failed_at and time.monotonic() - _failed_at[-1] < RETRY_AFTER_FAILURE_S:
+        return
     leave_read_only()  # the refresh holds its advisory lock until it commits
-    refresh()
+    try:
+        refresh()
+    except DBAPIError as exc:
+        if database_retry_reason(exc) is not None:
+            raise
+        db.session.rollback()
+        _failed_at[:] = [time.monotonic()]
+        current_app.logger.exception("rollups: refresh failed; reads use the rollups as "
+                                     "they are and retry in %.0f s", RETRY_AFTER_FAILURE_S)
 
 
 def _day(col: str) -> str:
@@ -104,7 +130,7 @@ def _cell_select(source: str, day: bool) -> str:
                floor({WX.format(g='r.geom')})::int, floor({WY.format(g='r.geom')})::int,
                count(*), sum({WX.format(g='r.geom')}), sum({WY.format(g='r.geom')}){kinds}
         FROM {source}
-        WHERE r.geom IS NOT NULL AND abs(ST_Y(r.geom)) < 85.05
+        WHERE r.geom IS NOT NULL AND {readable('r.geom')} AND abs(ST_Y(r.geom)) < 85.05
         GROUP BY 1, 2, 3, 4, 5, 6"""
 
 
@@ -212,6 +238,7 @@ def refresh(full: bool = False) -> dict[str, Any]:
                                              refreshed_at = now()
         """), {"name": NAME, "top": top})
     db.session.commit()
+    _failed_at.clear()
     out["ms"] = round((time.perf_counter() - started) * 1000, 1)
     return out
 

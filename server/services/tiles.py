@@ -43,6 +43,7 @@ from server.models import CELL_ZOOM
 from server.scope import area_filter, grid_filter, record_filter
 from server.services import rollups
 from server.services.desk import light_sql, today, window
+from server.sqlgeo import LAT, LON, in_range
 from sync.records import INSPECTION_KINDS
 
 LAYERS = ("grids", "inspections", "incidents", "tracks", "heat")
@@ -58,8 +59,10 @@ FINE_CLUSTER_UNTIL = 15  # up to this zoom, a crowded tile gets per-cell cluster
 CLOCKED = ("grids", "incidents")
 MAX_LAT = 85.0511287798066
 
-TX = "((ST_X({g}) + 180.0) / 360.0 * :n - :tx) * 4096.0"
-TY = "((1.0 - asinh(tan(radians(ST_Y({g})))) / pi()) / 2.0 * :n - :ty) * 4096.0"
+# Through server.sqlgeo's guards: a stored coordinate that is subnormal, NaN or out of
+# range reads as 0 or NULL instead of failing the tile.
+TX = f"(({LON} + 180.0) / 360.0 * :n - :tx) * 4096.0"
+TY = f"((1.0 - asinh(tan(radians({LAT}))) / pi()) / 2.0 * :n - :ty) * 4096.0"
 
 
 @dataclass(frozen=True)
@@ -297,14 +300,18 @@ def tracks_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str, d
     # (entity, kind) index, which cost 36 ms per zoom-16 tile.
     where = _record_where(caller, {k: v for k, v in args.items() if k != "kind"},
                           "inspection", tile, params, BUFFER / EXTENT, column="r.track")
+    # A track with a coordinate out of range (stored before push checked them) is left
+    # out: ST_Transform raises on it. The CASE holds whatever order the plan takes.
     body = f"""
-        SELECT ST_AsMVTGeom(ST_Transform(r.track, 3857), ST_TileEnvelope(:z, :x, :y),
-                            {EXTENT}, {BUFFER}, true) AS geom,
+        SELECT CASE WHEN {in_range('r.track')} THEN
+                   ST_AsMVTGeom(ST_Transform(r.track, 3857), ST_TileEnvelope(:z, :x, :y),
+                                {EXTENT}, {BUFFER}, true) END AS geom,
                r.id::text AS id, r.grid_code, r.data->>'started_at' AS started_at,
                r.data->>'ended_at' AS ended_at,
                extract(epoch FROM r.created_at)::bigint AS t
         FROM record r LEFT JOIN grid g ON g.id = r.grid_id
-        WHERE r.track IS NOT NULL AND r.kind = 'patrol' AND {where}"""
+        WHERE r.track IS NOT NULL AND r.kind = 'patrol' AND {in_range('r.track')}
+          AND {where}"""
     return _unless_crowded(caller, tile, {**args, "kind": ["patrol"]}, "tracks",
                            (_mvt("tracks", body), params))
 

@@ -131,8 +131,10 @@ export async function incidentsScreen(root, { go, user, params = {} }) {
     const trail = await trailOf(r.id);
     const grid = r.grid_code ? await gridName(r.grid_code) : '';
     const entries = timeline(r, trail);
-    const reported = (d.photos || []).filter((s) => !(d.photos_after || []).includes(s));
-    const after = d.photos_after || [];
+    // Before/after photos live on the 做 (handle) inspections of this incident.
+    const insp = (await db.inspections.toArray()).filter((x) => x.id === d.inspection_id || (x.data && x.data.incident_id === r.id));
+    const after = [...new Set([...(d.photos_after || []), ...insp.flatMap((x) => (x.data && x.data.photos_after) || [])])];
+    const reported = (d.photos || []).filter((s) => !after.includes(s));
     const back = h('button', { type: 'button', testid: 'incident-back', onclick: () => { openId = null; render(); } }, '返回列表');
     mount(detailView,
       h('div', { testid: 'incident-detail', 'data-id': r.id, 'data-status': st },

@@ -19,8 +19,8 @@ export function photoPicker(testid, label, { onChange } = {}) {
   const status = h('p', { class: 'muted', testid: `${testid}-status`, 'aria-live': 'polite' });
   const input = h('input', { type: 'file', accept: 'image/*', capture: 'environment', multiple: true, testid, id: testid,
     style: { position: 'absolute', inset: '0', width: '100%', height: '100%', opacity: '0', cursor: 'pointer' } });
-  const btnText = h('span', {}, `📷 拍照 / 选照片`);
-  const btn = h('label', { class: 'cap-btn', for: testid, style: { position: 'relative' } }, btnText, input);
+  const btnText = h('span', {}, '拍照 / 选照片');
+  const btn = h('label', { class: 'cap-btn', for: testid, style: { position: 'relative' } }, cameraIcon(), btnText, input);
   input.addEventListener('change', async () => {
     const files = [...input.files];
     if (!files.length) return;
@@ -55,10 +55,25 @@ export function photoPicker(testid, label, { onChange } = {}) {
     }
     mount(list, items);
     list.dataset.count = String(shas.length);
-    btnText.textContent = shas.length ? `📷 再拍一张（已有 ${shas.length} 张）` : '📷 拍照 / 选照片';
+    btnText.textContent = shas.length ? `再拍一张（已有 ${shas.length} 张）` : '拍照 / 选照片';
   }
   const el = h('div', { class: 'capture' }, h('p', { class: 'cap-title' }, label), btn, status, list);
   return { el, get: () => [...shas], set: (s) => { shas = [...(s || [])]; render(); }, busy: () => status.dataset.busy === '1' };
+}
+
+/** A camera drawn inline (phones without an emoji font show a box for 📷). */
+function cameraIcon() {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('class', 'cap-icon');
+  for (const [tag, attrs] of [['path', { d: 'M4 7h3l2-3h6l2 3h3a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V8a1 1 0 0 1 1-1z' }], ['circle', { cx: 12, cy: 13, r: 4 }]]) {
+    const el = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    svg.appendChild(el);
+  }
+  return svg;
 }
 
 /**

@@ -120,7 +120,7 @@ def test_names_capture_and_counters(live_server, new_context, make_user, db, tmp
         "t => document.querySelector('[data-testid=report-location]').textContent.includes(t)", arg="距网格边界")
     loc = page.get_by_test_id("report-location").text_content()
     assert name in loc and "经度" not in loc, loc
-    assert page.get_by_test_id("report-grid").text_content() == f"您在 {name}"
+    assert page.get_by_test_id("report-grid").text_content() == "在您的网格内"
 
     # 拍照: a big labelled button, not a bare file input; thumbnails with 删除.
     btn = page.locator("label.cap-btn").first
@@ -148,7 +148,7 @@ def report_incident(device, point, title, photos_after=None):
     iid = str(uuid.uuid4())
     data = {"kind": "handle" if photos_after else "report", "occurred_at": "2026-11-23T08:15:00+08:00",
             "location": {"type": "Point", "coordinates": [point["lon"], point["lat"]]},
-            "note": f"{title}：情况说明", "incident_id": iid, "category": "0101", "title": title,
+            "note": f"{title}：情况说明", "incident_id": iid, "category": "shirong.garbage", "title": title,
             "urgent": False, "photos": photos_after or []}
     if photos_after:
         data.update(photos_before=[], photos_after=photos_after, description=f"{title}：已清理")

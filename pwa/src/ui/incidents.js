@@ -147,7 +147,7 @@ export async function incidentsScreen(root, { go, user, params = {} }) {
         h('ol', { class: 'timeline', testid: 'incident-timeline', 'data-count': String(entries.length) },
           entries.map((e) => h('li', { testid: 'timeline-entry', 'data-kind': e.kind, 'data-status': e.status || '' },
             h('span', { class: 'when' }, fmtTime(e.at) || ''),
-            e.kind === 'note' ? `处理记录：${e.text}${e.by ? `（${e.by}）` : ''}` : e.text))),
+            e.kind === 'note' ? `处理记录：${e.text}` : e.text))),
         reported.length ? [h('h3', {}, '上报的照片'), h('div', { class: 'inc-photos', testid: 'incident-photos' }, await Promise.all(reported.map((s, i) => photoEl(s, `上报照片第 ${i + 1} 张`))))] : null,
         after.length ? [h('h3', {}, '处置后的照片'), h('div', { class: 'inc-photos', testid: 'incident-after-photos' }, await Promise.all(after.map((s, i) => photoEl(s, `处置后照片第 ${i + 1} 张`))))] : null,
         h('div', { class: 'row' }, back)));

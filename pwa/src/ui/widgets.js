@@ -15,6 +15,7 @@ export function locationWidget(prefix, { onChange } = {}) {
   let state = null;
   const text = h('div', { class: 'place', testid: `${prefix}-location` }, '正在定位…');
   const grid = h('div', { class: 'grid-name', testid: `${prefix}-grid` });
+  const source = h('div', { class: 'muted', testid: `${prefix}-location-source` });
   const help = h('div', { testid: `${prefix}-location-help`, hidden: true });
   const btn = h('button', { type: 'button', testid: `${prefix}-locate`, onclick: () => locate() }, '重新定位');
   const picker = h('div', {});
@@ -23,7 +24,7 @@ export function locationWidget(prefix, { onChange } = {}) {
     pickPointOnMap(picker, state, (s) => { state = s; show(); hideHelp(); onChange && onChange(state); showGrid(); });
   } }, '在地图上调整');
   const buttons = h('div', { class: 'row' }, btn, adjust);
-  const el = h('div', { class: 'loc' }, text, grid, help, buttons, picker);
+  const el = h('div', { class: 'loc' }, text, grid, source, help, buttons, picker);
   let seq = 0;
 
   // No fix: the map picker becomes the big, first button.
@@ -46,10 +47,15 @@ export function locationWidget(prefix, { onChange } = {}) {
     offerMap(true);
   }
 
+  function how() {
+    if (!state) return '';
+    if (state.adjusted) return '在地图上选的位置';
+    return state.accuracy != null ? `手机定位，误差约 ${Math.round(state.accuracy)} 米` : '手机定位';
+  }
   function show() {
-    if (!state) { text.textContent = '还没有位置'; text.dataset.ok = '0'; return; }
-    const how = state.adjusted ? '地图上选的位置' : state.accuracy != null ? `定位位置（误差约 ${Math.round(state.accuracy)} 米）` : '定位位置';
-    text.textContent = `${how}：正在查找所在网格…`;
+    if (!state) { text.textContent = '还没有位置'; text.dataset.ok = '0'; source.textContent = ''; return; }
+    text.textContent = '正在查找所在网格…';
+    source.textContent = how();
     text.dataset.ok = '1';
     text.dataset.lon = String(state.lon);
     text.dataset.lat = String(state.lat);
@@ -59,28 +65,20 @@ export function locationWidget(prefix, { onChange } = {}) {
   async function showGrid() {
     const my = ++seq;
     if (!state) { grid.textContent = ''; return; }
-    grid.textContent = '正在匹配网格…';
+    grid.textContent = '';
     const datum = state.datum || 'wgs84';
     const [m, place] = await Promise.all([matchGrid(state.lon, state.lat, { datum }), placeOf(state.lon, state.lat, datum)]);
     if (my !== seq) return;
-    const how = state.adjusted ? '地图上选的位置' : state.accuracy != null ? `定位位置（误差约 ${Math.round(state.accuracy)} 米）` : '定位位置';
-    text.textContent = `${how}：${place ? place.text : '不在本机已有的网格内'}`;
+    // The place in words; the server's match wins for the code (it knows every grid).
+    const name = (m && m.code && m.name) || (place && place.name) || '';
     const code = (m && m.code) || (place && place.code) || '';
+    text.textContent = place && place.code === code ? place.text : name || (m && m.match === 'outside' ? '不在任何网格内' : '离线：联网后由服务器确定网格');
     grid.dataset.code = code;
     const mine = code ? await isMyGrid(code) : false;
-    grid.dataset.outside = mine ? '0' : '1';
-    grid.className = mine ? 'grid-name' : 'grid-name outside';
-    if (m && m.code) {
-      grid.textContent = mine ? `您在 ${m.name}${m.match === 'nearest' ? '（附近）' : ''}` : `在 ${m.name}${m.match === 'nearest' ? '附近' : ''}，不在您的网格内，仍可上报`;
-    } else if (m && m.match === 'outside') {
-      grid.textContent = '不在您的网格内，仍可上报';
-    } else if (place) {
-      grid.textContent = mine ? `您在 ${place.name}` : '不在您的网格内，仍可上报';
-    } else {
-      grid.textContent = '离线：联网后由服务器确定网格';
-      grid.dataset.outside = '';
-      grid.className = 'grid-name';
-    }
+    if (my !== seq) return;
+    grid.dataset.outside = code || (m && m.match === 'outside') ? (mine ? '0' : '1') : '';
+    grid.className = grid.dataset.outside === '1' ? 'grid-name outside' : 'grid-name';
+    grid.textContent = grid.dataset.outside === '' ? '' : mine ? `${m && m.match === 'nearest' ? '在您的网格附近' : '在您的网格内'}` : '不在您的网格内，仍可上报';
   }
   async function locate() {
     text.textContent = '正在定位…';
@@ -88,6 +86,7 @@ export function locationWidget(prefix, { onChange } = {}) {
     if (perm === 'denied') {
       if (!state) { text.textContent = '还没有位置'; text.dataset.ok = '0'; }
       showHelp('denied');
+      if (state) show();
       return;
     }
     try {

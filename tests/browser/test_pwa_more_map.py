@@ -99,7 +99,8 @@ def test_map_screen_without_webgl_falls_back(live_server, new_context, db, make_
     assert "不支持 WebGL" in page.get_by_test_id("map-status").text_content()
     wait_attr(page, "map-grid", "data-code", GRID)
     assert page.get_by_test_id("map-grid").text_content() == f"您在 {grid_name(db, GRID)}"
-    assert "经度" in page.get_by_test_id("map-position").text_content()
+    assert "误差约" in page.get_by_test_id("map-position").text_content()
+    assert abs(float(page.get_by_test_id("map-position").get_attribute("data-lon")) - here["lon"]) < 1e-9
 
 
 # --- GCJ-02 basemap -------------------------------------------------------------------

@@ -76,7 +76,8 @@ export async function mapScreen(root, { go }) {
   async function onPos(p) {
     const { longitude: lon, latitude: lat, accuracy } = p.coords;
     fix = { lon, lat };
-    pos.textContent = `经度 ${lon.toFixed(6)}，纬度 ${lat.toFixed(6)}，精度约 ±${Math.round(accuracy)} 米`;
+    // Coordinates mean nothing to most volunteers: they stay in data-lon / data-lat.
+    pos.textContent = `手机定位，误差约 ${Math.round(accuracy)} 米`;
     pos.dataset.lon = String(lon);
     pos.dataset.lat = String(lat);
     if (made) setFix(made, lon, lat);

@@ -116,3 +116,14 @@ export function notifyUser(title, body) {
   toast(body);
   return 'inapp';
 }
+
+/**
+ * Ask for system notifications (call from a tap: browsers ignore it otherwise).
+ * Resolves 'granted', 'denied', 'default' or 'unsupported'; in-app messages are
+ * used whatever the answer.
+ */
+export async function askNotifications() {
+  if (!globalThis.Notification) return 'unsupported';
+  if (Notification.permission !== 'default') return Notification.permission;
+  try { return await Notification.requestPermission(); } catch { return 'default'; }
+}

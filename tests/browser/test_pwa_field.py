@@ -59,6 +59,7 @@ def tap_map(page, lon, lat):
 
 def test_denied_location_guides_and_offers_the_map(browser, live_server, make_user, db):
     user = make_user(None, "patroller", grids=(GRID,))
+    SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = denied_context(browser, live_server, viewport={"width": 360, "height": 740})
     page = ctx.new_page()
     login_field(page, user)
@@ -78,8 +79,17 @@ def test_denied_location_guides_and_offers_the_map(browser, live_server, make_us
     assert "primary" in adjust.get_attribute("class")
     first = page.locator(".loc .row button").first
     assert first.get_attribute("data-testid") == "report-adjust"
-    page.screenshot(path=str(SHOTS / "field-report-denied-normal-360.png"), full_page=True)
+    # The guidance passes axe and the size checks in both modes.
+    problems: list[str] = []
+    check_screen(page, "report-denied", "normal", problems)
+    page.goto("/?elder=1#/report")
+    wait_attr(page, "report-location-help", "data-reason", "denied")
+    check_screen(page, "report-denied", "elder", problems)
+    page.goto("/?elder=0#/report")
+    wait_attr(page, "report-location-help", "data-reason", "denied")
+    assert not problems, "\n".join(problems)
 
+    adjust = page.get_by_test_id("report-adjust")
     adjust.click()
     wait_attr(page, "pick-status", "data-state", "ready")
     assert page.get_by_test_id("pick-map").get_attribute("data-grids") == "1"  # my grid outlined
@@ -88,6 +98,7 @@ def test_denied_location_guides_and_offers_the_map(browser, live_server, make_us
     tap_map(page, other["lon"], other["lat"])
     wait_attr(page, "pick-where", "data-outside", "1")
     assert "不在您的网格内，仍可上报" in page.get_by_test_id("pick-where").text_content()
+    page.screenshot(path=str(SHOTS / "field-report-pick-normal-360.png"), full_page=True)
     # A point in my grid: its name and the distance to the edge.
     mine = inside_point(GRID)
     tap_map(page, mine["lon"], mine["lat"])

@@ -27,9 +27,13 @@ export async function categories() {
 }
 
 export async function categoryName(code) {
-  for (const p of await categories()) {
-    if (p.code === code) return p.name;
-    for (const c of p.children || []) if (c.code === code) return `${p.name} / ${c.name}`;
+  // The configured tree first, then the default one (records made before /meta
+  // arrived); a code neither knows is not shown: people read names, not codes.
+  for (const tree of [await categories(), DEFAULT_CATEGORIES]) {
+    for (const p of tree) {
+      if (p.code === code) return p.name;
+      for (const c of p.children || []) if (c.code === code) return `${p.name} / ${c.name}`;
+    }
   }
-  return code || '';
+  return code ? '其他类别' : '';
 }

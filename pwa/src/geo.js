@@ -4,10 +4,11 @@ import { api } from './api.js';
 
 export function getPosition({ timeout = 15000, maximumAge = 0 } = {}) {
   return new Promise((resolve, reject) => {
-    if (!navigator.geolocation) { reject(new Error('本机不支持定位')); return; }
+    if (!navigator.geolocation) { reject(Object.assign(new Error('本机不支持定位'), { reason: 'unsupported' })); return; }
     navigator.geolocation.getCurrentPosition(
       (p) => resolve({ lon: p.coords.longitude, lat: p.coords.latitude, accuracy: p.coords.accuracy, at: p.timestamp }),
-      (e) => reject(new Error(e.code === 1 ? '没有定位权限' : '暂时无法定位')),
+      // reason lets the form tell a refused permission from a weak signal.
+      (e) => reject(Object.assign(new Error(e.code === 1 ? '没有定位权限' : '暂时无法定位'), { reason: e.code === 1 ? 'denied' : e.code === 3 ? 'timeout' : 'unavailable' })),
       { enableHighAccuracy: true, timeout, maximumAge },
     );
   });
@@ -59,4 +60,30 @@ export async function matchGrid(lon, lat, { datum = 'wgs84' } = {}) {
   } catch { /* offline: fall back */ }
   if (datum !== 'wgs84') return null;
   return matchLocal(lon, lat);
+}
+
+/**
+ * Metres from a point to the nearest edge of a (Multi)Polygon, on a local flat
+ * projection (fine at grid scale, a few kilometres). Used only to tell people
+ * "距网格边界 12 米"; matching itself stays with the server and pointInGeometry.
+ */
+export function distanceToBoundary(lon, lat, g) {
+  if (!g) return null;
+  const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
+  const kx = 111320 * Math.cos(lat * Math.PI / 180);
+  const ky = 110540;
+  let best = Infinity;
+  for (const rings of polys) {
+    for (const ring of rings) {
+      for (let i = 1; i < ring.length; i++) {
+        const ax = (ring[i - 1][0] - lon) * kx; const ay = (ring[i - 1][1] - lat) * ky;
+        const bx = (ring[i][0] - lon) * kx; const by = (ring[i][1] - lat) * ky;
+        const dx = bx - ax; const dy = by - ay;
+        const len = dx * dx + dy * dy;
+        const t = len ? Math.max(0, Math.min(1, -(ax * dx + ay * dy) / len)) : 0;
+        best = Math.min(best, Math.hypot(ax + t * dx, ay + t * dy));
+      }
+    }
+  }
+  return Number.isFinite(best) ? best : null;
 }

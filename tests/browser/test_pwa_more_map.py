@@ -99,7 +99,8 @@ def test_map_screen_without_webgl_falls_back(live_server, new_context, db, make_
     assert "不支持 WebGL" in page.get_by_test_id("map-status").text_content()
     wait_attr(page, "map-grid", "data-code", GRID)
     assert page.get_by_test_id("map-grid").text_content() == f"您在 {grid_name(db, GRID)}"
-    assert "经度" in page.get_by_test_id("map-position").text_content()
+    assert "误差约" in page.get_by_test_id("map-position").text_content()
+    assert abs(float(page.get_by_test_id("map-position").get_attribute("data-lon")) - here["lon"]) < 1e-9
 
 
 # --- GCJ-02 basemap -------------------------------------------------------------------
@@ -172,7 +173,7 @@ def test_picker_on_gcj02_basemap(gcj_server, new_context, db, make_user):
         "([x, y]) => { const m = document.querySelector('[data-testid=pick-map]').dataset.me.split(',').map(Number);"
         " return Math.abs(m[0] - x) < 2e-5 && Math.abs(m[1] - y) < 2e-5; }", arg=g)
     page.get_by_test_id("pick-use").click()
-    assert "GCJ02" in page.get_by_test_id("report-location").text_content()
+    assert page.get_by_test_id("report-location").get_attribute("data-datum") == "gcj02"
     wait_attr(page, "report-grid", "data-code", target["expect"])
     picked = [float(page.get_by_test_id("report-location").get_attribute(a)) for a in ("data-lon", "data-lat")]
     page.get_by_test_id("report-note").fill("gcj-tap")

@@ -76,7 +76,7 @@ def test_reporter_sees_status_as_supervisors_act(live_server, new_context, db, m
         "rid => { const e = document.querySelector(`[data-testid=incident-item][data-id='${rid}']`);"
         " return !!e && !e.textContent.includes('未上传') && e.textContent.includes('网格'); }",
         arg=rid)
-    assert GRID in item(page, rid).text_content()
+    assert item(page, rid).get_attribute("data-grid") == GRID
 
     desk = Desk(live_server.url, sup)
     for to, text, extra in (("accepted", "已受理", {}),

@@ -5,7 +5,7 @@ import { h, mount, toast } from '../dom.js';
 import { db, uuid, nowRfc3339 } from '../store.js';
 import { enqueue, counts } from '../outbox.js';
 import { loadDraft, autosave, dropDraft } from '../drafts.js';
-import { locationWidget } from './widgets.js';
+import { locationWidget, textCounter } from './widgets.js';
 
 export const TAGS = ['独居老人', '空巢老人', '残疾人', '低保户', '出租户', '重点关注', '退役军人', '留守儿童'];
 export const HH_FIELDS = ['address', 'building', 'unit', 'room', 'head_name', 'phone', 'members', 'tags', 'note'];
@@ -60,7 +60,7 @@ export function householdForm(data = {}) {
     el.value = v == null ? '' : Array.isArray(v) ? String(v.length) : String(v);
     if (f === 'members' && Array.isArray(v)) el.dataset.list = '1';
     inputs[f] = el;
-    els.push(h('div', {}, h('label', { for: `hh-${f}` }, LABEL[f]), el));
+    els.push(h('div', {}, h('label', { for: `hh-${f}` }, LABEL[f]), el, f === 'note' ? textCounter(el) : null));
   }
   function get() {
     const out = {};
@@ -77,6 +77,8 @@ export function householdForm(data = {}) {
       if (f === 'tags') { inputs.tags.forEach((b) => { b.cb.checked = (d.tags || []).includes(b.cb.value); }); continue; }
       if (d[f] !== undefined && !Array.isArray(d[f])) inputs[f].value = d[f] == null ? '' : String(d[f]);
     }
+    // Restored text must show its real count.
+    inputs.note.dispatchEvent(new Event('input'));
   }
   return { el: h('div', { testid: 'hh-form' }, els), get, set };
 }

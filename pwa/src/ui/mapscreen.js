@@ -5,6 +5,8 @@ import { db, kvGet } from '../store.js';
 import { createMap, bboxOf } from '../mapbase.js';
 import { matchGrid } from '../geo.js';
 import { mapDatum, fromWgs84, geometryFromWgs84 } from '../datum.js';
+import { placeOf, isMyGrid } from '../labels.js';
+import '../field.css';
 
 export async function gridCollection() {
   const grids = await db.grids.toArray();
@@ -62,9 +64,10 @@ function removeMap(made) {
 export async function mapScreen(root, { go }) {
   const status = h('p', { class: 'muted', testid: 'map-status', 'data-state': 'loading' }, '地图加载中…');
   const where = h('p', { class: 'grid-name', testid: 'map-grid' }, '正在定位…');
+  const place = h('p', { testid: 'map-place' });
   const pos = h('p', { class: 'muted', testid: 'map-position' });
   const el = h('div', { class: 'map', testid: 'map-view' });
-  mount(root, h('h2', {}, '地图'), where, pos, status, el, h('div', { class: 'row' }, h('button', { onclick: () => go('') }, '返回')));
+  mount(root, h('h2', {}, '地图'), where, place, pos, status, el, h('div', { class: 'row' }, h('button', { onclick: () => go('') }, '返回')));
   let made = null;
   let watchId = null;
   let lastMatch = 0;
@@ -73,7 +76,8 @@ export async function mapScreen(root, { go }) {
   async function onPos(p) {
     const { longitude: lon, latitude: lat, accuracy } = p.coords;
     fix = { lon, lat };
-    pos.textContent = `经度 ${lon.toFixed(6)}，纬度 ${lat.toFixed(6)}，精度约 ±${Math.round(accuracy)} 米`;
+    // Coordinates mean nothing to most volunteers: they stay in data-lon / data-lat.
+    pos.textContent = `手机定位，误差约 ${Math.round(accuracy)} 米`;
     pos.dataset.lon = String(lon);
     pos.dataset.lat = String(lat);
     if (made) setFix(made, lon, lat);
@@ -82,6 +86,8 @@ export async function mapScreen(root, { go }) {
       const m = await matchGrid(lon, lat);
       where.textContent = m && m.code ? `您在 ${m.name}` : m ? '您不在任何网格内' : '离线：无法确定所在网格';
       where.dataset.code = (m && m.code) || '';
+      const pl = await placeOf(lon, lat);
+      place.textContent = pl && pl.edge_m != null ? `距网格边界约 ${Math.round(pl.edge_m)} 米` : '';
     }
   }
   if (navigator.geolocation) {
@@ -103,10 +109,11 @@ export async function mapScreen(root, { go }) {
 export async function pickPointOnMap(container, start, onPick) {
   const status = h('p', { class: 'muted', testid: 'pick-status', 'data-state': 'loading' }, '地图加载中…');
   const el = h('div', { class: 'map', testid: 'pick-map', style: { height: '50vh' } });
-  const hint = h('p', {}, '在地图上点选事件位置');
+  const hint = h('p', {}, '用手指点一下地图上事情发生的地方，再点“用这个位置”。蓝线框住的是您的网格。');
+  const where = h('p', { class: 'pick-where', testid: 'pick-where', 'aria-live': 'polite' });
   const use = h('button', { type: 'button', class: 'primary', testid: 'pick-use', disabled: true }, '用这个位置');
   const cancel = h('button', { type: 'button', testid: 'pick-cancel' }, '取消');
-  mount(container, hint, status, el, h('div', { class: 'row' }, cancel, use));
+  mount(container, hint, status, el, where, h('div', { class: 'row' }, cancel, use));
   const made = await gridMap(el, status);
   let chosen = null; // a tapped point, in the map's datum
   const close = () => { removeMap(made); mount(container); };
@@ -121,10 +128,22 @@ export async function pickPointOnMap(container, start, onPick) {
     made.map.setZoom(16);
     use.disabled = false;
   }
+  // Say plainly whether the tapped point is in one of my grids; outside is allowed.
+  let seq = 0;
+  async function describe(lon, lat) {
+    const my = ++seq;
+    const pl = await placeOf(lon, lat, made.datum);
+    const mine = pl ? await isMyGrid(pl.code) : false;
+    if (my !== seq) return;
+    where.textContent = mine ? `选中：${pl.text}` : pl ? `选中：${pl.name}。不在您的网格内，仍可上报` : '不在您的网格内，仍可上报';
+    where.className = mine ? 'pick-where' : 'pick-where pick-outside';
+    where.dataset.outside = mine ? '0' : '1';
+  }
   made.map.on('click', (e) => {
     chosen = { lon: e.lngLat.lng, lat: e.lngLat.lat };
     setPoint(made, chosen.lon, chosen.lat);
     use.disabled = false;
+    describe(chosen.lon, chosen.lat);
   });
   use.onclick = () => {
     if (chosen) onPick({ lon: chosen.lon, lat: chosen.lat, accuracy: null, datum: made.datum, adjusted: true });

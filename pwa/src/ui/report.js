@@ -4,7 +4,8 @@ import { h, mount, toast } from '../dom.js';
 import { db, uuid, nowRfc3339 } from '../store.js';
 import { enqueue, counts } from '../outbox.js';
 import { loadDraft, autosave, dropDraft } from '../drafts.js';
-import { locationWidget, photoPicker, categoryPicker } from './widgets.js';
+import { locationWidget, photoPicker, categoryPicker, textCounter } from './widgets.js';
+import '../elder.js';
 
 export async function reportScreen(root, { go }, { kind = 'report' } = {}) {
   const p = kind; // testid prefix: report-… / handle-…
@@ -18,23 +19,24 @@ export async function reportScreen(root, { go }, { kind = 'report' } = {}) {
   const cat = await categoryPicker(p, { onChange: changed });
   const title = h('input', { type: 'text', id: `${p}-title`, testid: `${p}-title`, maxlength: 100, placeholder: '一句话说明（可不填）' });
   const note = h('textarea', { id: `${p}-note`, testid: `${p}-note`, maxlength: 4000, placeholder: isReport ? '发生了什么、在哪里' : '做了什么处置' });
+  const noteCount = textCounter(note);
   const urgent = h('input', { type: 'checkbox', id: `${p}-urgent`, testid: `${p}-urgent` });
   const loc = locationWidget(p, { onChange: changed });
   const photos = isReport ? photoPicker(`${p}-photo`, '照片', { onChange: changed }) : null;
   const before = !isReport ? photoPicker(`${p}-photo-before`, '处置前照片', { onChange: changed }) : null;
   const after = !isReport ? photoPicker(`${p}-photo-after`, '处置后照片', { onChange: changed }) : null;
   const err = h('p', { class: 'err', testid: `${p}-error`, role: 'alert' });
-  const save = h('button', { type: 'submit', class: 'primary', testid: `${p}-save` }, '保存');
+  const save = h('button', { type: 'submit', class: 'primary', testid: `${p}-save` }, '保存到本机');
   const cancel = h('button', { type: 'button', testid: `${p}-cancel`, onclick: () => go('') }, '返回');
 
   const form = h('form', { testid: `${p}-form` },
     h('h2', {}, isReport ? '报 · 实时上报事件' : '做 · 随手处置'),
     cat.el,
-    h('label', { for: `${p}-title` }, '标题'), title,
-    h('label', { for: `${p}-note` }, isReport ? '情况描述' : '处置说明'), note,
-    isReport ? h('label', { class: 'check' }, urgent, '紧急') : null,
+    h('p', { class: 'field-title' }, '位置'), loc.el,
     photos && photos.el, before && before.el, after && after.el,
-    h('label', {}, '位置'), loc.el,
+    h('label', { for: `${p}-note` }, isReport ? '情况描述' : '处置说明'), note, noteCount,
+    h('label', { for: `${p}-title` }, '标题（可不填）'), title,
+    isReport ? h('label', { class: 'check' }, urgent, '紧急（有危险或需要马上处理）') : null,
     err,
     h('div', { class: 'row' }, cancel, save));
 
@@ -46,6 +48,7 @@ export async function reportScreen(root, { go }, { kind = 'report' } = {}) {
     if (draft.category) cat.set(draft.category);
     title.value = draft.title || '';
     note.value = draft.note || '';
+    noteCount.update();
     urgent.checked = !!draft.urgent;
     if (photos) photos.set(draft.photos);
     if (before) before.set(draft.before);
@@ -62,7 +65,7 @@ export async function reportScreen(root, { go }, { kind = 'report' } = {}) {
     e.preventDefault();
     err.textContent = '';
     const v = collect();
-    if (!v.location) { err.textContent = '还没有位置，请点“重新定位”'; return; }
+    if (!v.location) { err.textContent = '还没有位置：请点“在地图上点选位置”，或打开定位后点“重新定位”'; return; }
     if (!v.note.trim() && !v.title.trim()) { err.textContent = '请填写情况描述'; return; }
     if ((photos && photos.busy()) || (before && before.busy()) || (after && after.busy())) { err.textContent = '照片还在处理，请稍候'; return; }
     save.disabled = true;

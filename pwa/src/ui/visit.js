@@ -4,7 +4,7 @@ import { h, mount, toast } from '../dom.js';
 import { uuid, nowRfc3339 } from '../store.js';
 import { enqueue, counts } from '../outbox.js';
 import { loadDraft, autosave, dropDraft } from '../drafts.js';
-import { locationWidget } from './widgets.js';
+import { locationWidget, textCounter } from './widgets.js';
 import { householdPicker, householdForm, createHousehold, hhTitle, pointOf } from './household.js';
 
 export async function visitScreen(root, { go }) {
@@ -19,9 +19,11 @@ export async function visitScreen(root, { go }) {
   async function showVisit(rec) {
     const draftKey = `form:visit:${rec ? rec.id : 'new'}`;
     const hhForm = rec ? null : householdForm({});
-    const met = h('input', { type: 'text', testid: 'visit-met', id: 'visit-met', placeholder: '例如：户主本人、老伴' });
+    const met = h('input', { type: 'text', testid: 'visit-met', id: 'visit-met', maxlength: 200, placeholder: '例如：户主本人、老伴' });
     const concerns = h('textarea', { testid: 'visit-concerns', id: 'visit-concerns', placeholder: '需求、诉求、困难' });
     const note = h('textarea', { testid: 'visit-note', id: 'visit-note' });
+    const concernsCount = textCounter(concerns);
+    const noteCount = textCounter(note);
     const loc = locationWidget('visit');
     const err = h('p', { class: 'err', testid: 'visit-error' });
     const save = h('button', { type: 'submit', class: 'primary', testid: 'visit-save' }, '保存');
@@ -29,14 +31,15 @@ export async function visitScreen(root, { go }) {
       h('h2', {}, rec ? `走访：${hhTitle(rec.data || {})}` : '走访新住户'),
       hhForm ? h('div', { class: 'card' }, h('b', {}, '住户信息'), hhForm.el) : null,
       h('label', { for: 'visit-met' }, '见到的人'), met,
-      h('label', { for: 'visit-concerns' }, '诉求与需求'), concerns,
-      h('label', { for: 'visit-note' }, '走访记录'), note,
+      h('label', { for: 'visit-concerns' }, '诉求与需求'), concerns, concernsCount,
+      h('label', { for: 'visit-note' }, '走访记录'), note, noteCount,
       h('label', {}, '位置'), loc.el, err,
       h('div', { class: 'row' }, h('button', { type: 'button', testid: 'visit-cancel', onclick: () => showPicker() }, '返回'), save));
     const collect = () => ({ met: met.value, concerns: concerns.value, note: note.value, hh: hhForm ? hhForm.get() : null });
     const draft = await loadDraft(draftKey);
     if (draft) {
       met.value = draft.met || ''; concerns.value = draft.concerns || ''; note.value = draft.note || '';
+      concernsCount.update(); noteCount.update();
       if (hhForm && draft.hh) hhForm.set(draft.hh);
       form.dataset.restored = '1';
     }

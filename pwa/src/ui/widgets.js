@@ -1,56 +1,102 @@
 // Form pieces shared by the duty screens.
 import { h, mount } from '../dom.js';
 import { getPosition, matchGrid } from '../geo.js';
-import { addPhoto, photoUrl } from '../photos.js';
+import { permissionState, browserKind, permissionSteps, failureAdvice, BROWSER_NAMES } from '../location.js';
+import { placeOf, isMyGrid } from '../labels.js';
 import { categories } from '../categories.js';
 
-/** GPS fix with accuracy, and the grid it falls in ("您在 第03网格"). */
+/**
+ * Where the thing is: a GPS fix or a point picked on the map, shown in words
+ * ("示范01街道第01社区01网格，距网格边界 12 米"). Without a fix the form is
+ * not blocked: a refused permission gets plain steps to turn it on, and the map
+ * picker is offered first. Coordinates stay in data-lon / data-lat for tests.
+ */
 export function locationWidget(prefix, { onChange } = {}) {
   let state = null;
-  const text = h('div', { testid: `${prefix}-location` }, '正在定位…');
+  const text = h('div', { class: 'place', testid: `${prefix}-location` }, '正在定位…');
   const grid = h('div', { class: 'grid-name', testid: `${prefix}-grid` });
+  const source = h('div', { class: 'muted', testid: `${prefix}-location-source` });
+  const help = h('div', { testid: `${prefix}-location-help`, hidden: true });
   const btn = h('button', { type: 'button', testid: `${prefix}-locate`, onclick: () => locate() }, '重新定位');
   const picker = h('div', {});
   const adjust = h('button', { type: 'button', testid: `${prefix}-adjust`, onclick: async () => {
     const { pickPointOnMap } = await import('./mapscreen.js');
-    pickPointOnMap(picker, state, (s) => { state = s; show(); onChange && onChange(state); showGrid(); });
+    pickPointOnMap(picker, state, (s) => { state = s; show(); hideHelp(); onChange && onChange(state); showGrid(); });
   } }, '在地图上调整');
-  const el = h('div', { class: 'loc' }, text, grid, h('div', { class: 'row' }, btn, adjust), picker);
+  const buttons = h('div', { class: 'row' }, btn, adjust);
+  const el = h('div', { class: 'loc' }, text, grid, source, help, buttons, picker);
   let seq = 0;
 
+  // No fix: the map picker becomes the big, first button.
+  function offerMap(on) {
+    adjust.textContent = on ? '在地图上点选位置' : '在地图上调整';
+    adjust.className = on ? 'primary' : '';
+    if (on) buttons.insertBefore(adjust, btn); else buttons.appendChild(adjust);
+  }
+  function hideHelp() { help.hidden = true; mount(help); help.className = ''; offerMap(false); }
+
+  async function showHelp(reason) {
+    const advice = failureAdvice(reason);
+    const kind = browserKind();
+    help.dataset.reason = reason;
+    help.dataset.browser = kind;
+    help.className = 'loc-help';
+    mount(help, h('h3', {}, advice.title), h('p', {}, advice.text),
+      reason === 'denied' ? [h('p', {}, `${BROWSER_NAMES[kind]}打开定位的方法：`), h('ol', {}, permissionSteps(kind).map((t) => h('li', {}, t)))] : null);
+    help.hidden = false;
+    offerMap(true);
+  }
+
+  function how() {
+    if (!state) return '';
+    if (state.adjusted) return '在地图上选的位置';
+    return state.accuracy != null ? `手机定位，误差约 ${Math.round(state.accuracy)} 米` : '手机定位';
+  }
   function show() {
-    if (!state) { text.textContent = '尚未定位'; text.dataset.ok = '0'; return; }
-    const acc = state.accuracy != null ? `，精度约 ±${Math.round(state.accuracy)} 米` : '';
-    const datum = state.adjusted ? `（地图选点${state.datum && state.datum !== 'wgs84' ? ` ${state.datum.toUpperCase()}` : ''}）` : '';
-    text.textContent = `位置：经度 ${state.lon.toFixed(6)}，纬度 ${state.lat.toFixed(6)}${acc}${datum}`;
+    if (!state) { text.textContent = '还没有位置'; text.dataset.ok = '0'; source.textContent = ''; return; }
+    text.textContent = '正在查找所在网格…';
+    source.textContent = how();
     text.dataset.ok = '1';
     text.dataset.lon = String(state.lon);
     text.dataset.lat = String(state.lat);
+    text.dataset.datum = state.datum || 'wgs84';
+    text.dataset.how = state.adjusted ? 'map' : 'gps';
   }
   async function showGrid() {
     const my = ++seq;
     if (!state) { grid.textContent = ''; return; }
-    grid.textContent = '正在匹配网格…';
-    const m = await matchGrid(state.lon, state.lat, { datum: state.datum || 'wgs84' });
+    grid.textContent = '';
+    const datum = state.datum || 'wgs84';
+    const [m, place] = await Promise.all([matchGrid(state.lon, state.lat, { datum }), placeOf(state.lon, state.lat, datum)]);
     if (my !== seq) return;
-    if (m && m.code) {
-      grid.textContent = `您在 ${m.name}${m.match === 'nearest' ? '（附近）' : ''}`;
-      grid.dataset.code = m.code;
-    } else if (m && m.match === 'outside') {
-      grid.textContent = '此处不在任何网格内，仍可保存';
-      grid.dataset.code = '';
-    } else {
-      grid.textContent = '离线：联网后由服务器匹配网格';
-      grid.dataset.code = '';
-    }
+    // The place in words; the server's match wins for the code (it knows every grid).
+    const name = (m && m.code && m.name) || (place && place.name) || '';
+    const code = (m && m.code) || (place && place.code) || '';
+    text.textContent = place && place.code === code ? place.text : name || (m && m.match === 'outside' ? '不在任何网格内' : '离线：联网后由服务器确定网格');
+    grid.dataset.code = code;
+    const mine = code ? await isMyGrid(code) : false;
+    if (my !== seq) return;
+    grid.dataset.outside = code || (m && m.match === 'outside') ? (mine ? '0' : '1') : '';
+    grid.className = grid.dataset.outside === '1' ? 'grid-name outside' : 'grid-name';
+    grid.textContent = grid.dataset.outside === '' ? '' : mine ? `${m && m.match === 'nearest' ? '在您的网格附近' : '在您的网格内'}` : '不在您的网格内，仍可上报';
   }
   async function locate() {
     text.textContent = '正在定位…';
+    const perm = await permissionState();
+    if (perm === 'denied') {
+      if (!state) { text.textContent = '还没有位置'; text.dataset.ok = '0'; }
+      showHelp('denied');
+      if (state) show();
+      return;
+    }
     try {
       const p = await getPosition();
       state = { lon: p.lon, lat: p.lat, accuracy: p.accuracy };
+      hideHelp();
     } catch (e) {
-      if (!state) { text.textContent = `${e.message}，请到开阔处重试`; text.dataset.ok = '0'; return; }
+      if (!state) { text.textContent = '还没有位置'; text.dataset.ok = '0'; }
+      showHelp(e.reason || 'unavailable');
+      if (!state) return;
     }
     show();
     onChange && onChange(state);
@@ -64,44 +110,7 @@ export function locationWidget(prefix, { onChange } = {}) {
   };
 }
 
-/** Photo picker: each picked image is downscaled, hashed and stored at once. */
-export function photoPicker(testid, label, { onChange } = {}) {
-  let shas = [];
-  const list = h('div', { class: 'photos', testid: `${testid}-list` });
-  const status = h('span', { class: 'muted', testid: `${testid}-status` });
-  const input = h('input', { type: 'file', accept: 'image/*', capture: 'environment', multiple: true, testid, id: testid });
-  input.addEventListener('change', async () => {
-    const files = [...input.files];
-    if (!files.length) return;
-    status.textContent = '正在压缩照片…';
-    status.dataset.busy = '1';
-    try {
-      for (const f of files) {
-        const sha = await addPhoto(f);
-        if (!shas.includes(sha)) shas.push(sha);
-      }
-      status.textContent = `已保存 ${shas.length} 张`;
-    } catch (e) {
-      status.textContent = `照片无法保存：${e.message}`;
-    } finally {
-      status.dataset.busy = '0';
-      input.value = '';
-      await render();
-      onChange && onChange(shas);
-    }
-  });
-  async function render() {
-    const imgs = [];
-    for (const sha of shas) {
-      const url = await photoUrl(sha);
-      imgs.push(h('img', { src: url || '', alt: '照片', 'data-sha': sha }));
-    }
-    mount(list, imgs);
-    list.dataset.count = String(shas.length);
-  }
-  const el = h('div', {}, h('label', { for: testid }, label), input, status, list);
-  return { el, get: () => [...shas], set: (s) => { shas = [...(s || [])]; render(); }, busy: () => status.dataset.busy === '1' };
-}
+export { photoPicker, textCounter } from '../capture.js';
 
 /** Two-level category picker from the configured tree. */
 export async function categoryPicker(prefix, { onChange } = {}) {

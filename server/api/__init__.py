@@ -17,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
         grids,
         mapdata,
         meta,
+        ogc,
         stats,
         sync,
         tiles,
@@ -25,5 +26,5 @@ def register_blueprints(app: Flask) -> None:
 
     app.before_request(refuse_nul_in_url)
     for module in (auth, meta, grids, sync, conflicts, attachments, mapdata, tiles, desk,
-                   stats, audit):
+                   stats, audit, ogc):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)

@@ -28,3 +28,4 @@ def register_blueprints(app: Flask) -> None:
     for module in (auth, meta, grids, sync, conflicts, attachments, mapdata, tiles, desk,
                    stats, audit, ogc):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)
+    api.register_blueprint(ogc.export_blp)

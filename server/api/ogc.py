@@ -15,10 +15,15 @@ from flask import Response, json, request
 from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.dbconn import read_only
+from server.extensions import db
+from server.services import audit, gis_export
 from server.services import ogc as service
 
 PREFIX = "/ogc"
 blp = Blueprint("ogc", __name__, description="OGC API Features (GIS clients)")
+# GeoPackage and Shapefile downloads of the same collections, at /api/v1/export/.
+export_blp = Blueprint("gis_export", __name__, url_prefix="/api/v1/export",
+                       description="GIS files of the OGC collections")
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -132,3 +137,25 @@ def items(collection_id: str):
     # The features were joined by PostgreSQL; splice them in rather than re-parse them.
     text = head[:-1] + ', "features": ' + body + "}"
     return Response(text, mimetype=GEOJSON, headers=headers)
+
+
+MIMETYPES = {"gpkg": "application/geopackage+sqlite3", "shp.zip": "application/zip"}
+
+
+@export_blp.route("/<path:name>", methods=["GET"])
+@read_only
+@login_required
+def export(name: str):
+    """``{collection}.gpkg`` or ``{collection}.shp.zip`` (``encoding=gbk`` for older
+    ArcGIS): every feature of an OGC collection in the caller's scope, with the same
+    ``bbox`` and ``datetime`` filters, as a file for desktop GIS."""
+    collection, ext = gis_export.parse_format(name)
+    body, count = gis_export.export(collection, ext, current_caller(), request.args)
+    audit.record("gis.export", object=f"{collection}:{count}",
+                 detail={"format": ext, "features": count,
+                         "filters": {k: v[:200] for k, v in request.args.items()}})
+    db.session.commit()  # a no-op in autocommit, unless the view had to open a transaction
+    filename = f"gridpatrol-{collection}.{ext}"
+    return Response(body, mimetype=MIMETYPES[ext], headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "private, no-store"})

@@ -275,51 +275,70 @@ RECORD_PROPS = {
 }
 
 
-def _statement(coll: Collection, caller: Caller, q: ItemsQuery) -> tuple[str, dict[str, Any]]:
-    """The ``SELECT`` of one page's features as text, plus one more row (there is a next
-    page if it comes back). Ordered by a unique key, so pages neither overlap nor skip."""
+@dataclass(frozen=True)
+class Source:
+    """Where a collection's rows come from, scoped and filtered: ``SELECT … FROM
+    {tables} WHERE {where} ORDER BY {order}``. Shared with :mod:`gis_export`."""
+
+    tables: str
+    where: str
+    order: str
+    geom: str
+    params: dict[str, Any]
+
+
+GRID_TABLES = "grid g JOIN grid_layer l ON l.active_version_id = g.layer_version_id"
+RECORD_TABLES = ("record r LEFT JOIN grid g ON g.id = r.grid_id "
+                 "JOIN app_user u ON u.id = r.created_by")
+
+
+def source(coll: Collection, caller: Caller, bbox: tuple[float, float, float, float] | None,
+           window: tuple[datetime | None, datetime | None] | None) -> Source:
     params: dict[str, Any] = {}
     geom_col = {"grids": "g.geom", "tracks": "r.track"}.get(coll.id, "r.geom")
     where: list[str] = []
-    if q.bbox:
-        params.update(zip(("x0", "y0", "x1", "y1"), q.bbox, strict=True))
+    if bbox:
+        params.update(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
         where.append(f"ST_Intersects({geom_col}, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))")
-    if q.window and coll.temporal:
-        lo, hi = q.window
+    if window and coll.temporal:
+        lo, hi = window
         if lo is not None:
             where.append("r.created_at >= :t0")
             params["t0"] = lo
         if hi is not None:
             where.append("r.created_at < :t1")
             params["t1"] = hi
-    geometry = _geojson(geom_col, q.crs)
     if coll.id == "grids":
         scope, scope_params = grid_filter(caller)
         params.update(scope_params)
-        cond = " AND ".join([scope, *where])
-        sql = f"""
-          SELECT {_feature("g.code", geometry, GRID_PROPS)}
-          FROM grid g JOIN grid_layer l ON l.active_version_id = g.layer_version_id
-          WHERE {cond}
-          ORDER BY g.code LIMIT :lim OFFSET :off"""
+        return Source(GRID_TABLES, " AND ".join([scope, *where]), "g.code", geom_col, params)
+    scope, scope_params = record_filter(caller)
+    params.update(scope_params)
+    entity = "incident" if coll.id == "incidents" else "inspection"
+    base = [f"r.entity = '{entity}'", "NOT r.deleted"]
+    if coll.id == "tracks":
+        base += ["r.track IS NOT NULL", "r.kind = 'patrol'"]
     else:
-        scope, scope_params = record_filter(caller)
-        params.update(scope_params)
-        entity = "incident" if coll.id == "incidents" else "inspection"
-        base = [f"r.entity = '{entity}'", "NOT r.deleted"]
-        if coll.id == "tracks":
-            base += ["r.track IS NOT NULL", "r.kind = 'patrol'"]
-        else:
-            base.append("r.geom IS NOT NULL")
-        cond = " AND ".join([*base, scope, *where])
-        sql = f"""
-          SELECT {_feature("r.id", geometry, RECORD_PROPS[coll.id])}
-          FROM record r LEFT JOIN grid g ON g.id = r.grid_id
-          JOIN app_user u ON u.id = r.created_by
-          WHERE {cond}
-          ORDER BY r.created_at, r.id LIMIT :lim OFFSET :off"""
-    params.update(lim=q.limit + 1, off=q.offset)
-    return sql, params
+        base.append("r.geom IS NOT NULL")
+    return Source(RECORD_TABLES, " AND ".join([*base, scope, *where]), "r.created_at, r.id",
+                  geom_col, params)
+
+
+def properties(coll: Collection) -> list[tuple[str, str]]:
+    """``(name, SQL expression)`` of the properties a collection's features carry."""
+    return GRID_PROPS if coll.id == "grids" else RECORD_PROPS[coll.id]
+
+
+def _statement(coll: Collection, caller: Caller, q: ItemsQuery) -> tuple[str, dict[str, Any]]:
+    """The ``SELECT`` of one page's features as text, plus one more row (there is a next
+    page if it comes back). Ordered by a unique key, so pages neither overlap nor skip."""
+    src = source(coll, caller, q.bbox, q.window)
+    fid = "g.code" if coll.id == "grids" else "r.id"
+    sql = f"""
+      SELECT {_feature(fid, _geojson(src.geom, q.crs), properties(coll))}
+      FROM {src.tables} WHERE {src.where}
+      ORDER BY {src.order} LIMIT :lim OFFSET :off"""
+    return sql, {**src.params, "lim": q.limit + 1, "off": q.offset}
 
 
 def items(coll: Collection, caller: Caller, q: ItemsQuery) -> tuple[str, int, bool]:

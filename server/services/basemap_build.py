@@ -45,7 +45,7 @@ def _gcj_to_wgs(geometry: dict[str, Any]) -> dict[str, Any]:
     >>> g = _gcj_to_wgs({"type": "Polygon", "coordinates": [[[118.7, 32.0], [118.71, 32.0],
     ...                  [118.7, 32.01], [118.7, 32.0]]]})
     >>> [round(v, 4) for v in g["coordinates"][0][0]]
-    [118.6948, 32.0023]
+    [118.6948, 32.0021]
     """
     def walk(c: Any) -> Any:
         if c and isinstance(c[0], (int, float)):

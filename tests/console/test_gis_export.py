@@ -34,7 +34,7 @@ def test_grids_gpkg_and_shp_scoped(signed_in, db, tmp_path):
     assert r.status_code == 200 and r.mimetype == "application/geopackage+sqlite3"
     assert "attachment" in r.headers["Content-Disposition"]
     (tmp_path / "g").mkdir()
-    meta, _, geometry, values = _read(tmp_path / "g", r.get_data(), "gpkg")
+    meta, _, _geometry, values = _read(tmp_path / "g", r.get_data(), "gpkg")
     names = meta["fields"].tolist()
     codes = values[names.index("code")].tolist()
     assert set(codes) == set(expected) and len(codes) == len(expected)

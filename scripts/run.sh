@@ -15,6 +15,13 @@ if [ -z "${SECRET_KEY:-}" ]; then
 fi
 .venv/bin/flask --app server db upgrade
 .venv/bin/flask --app server demo load
+# The demo basemap (district, streets, communities, grids, names; docs/gis.md), cut from
+# the database in a few seconds and replaced atomically; the default unless a basemap is
+# configured.
+if [ -z "${BASEMAP:-}" ] && [ -z "${BASEMAP_STYLE:-}" ]; then
+  .venv/bin/flask --app server basemap build var/basemap/demo.pmtiles
+  export BASEMAP="file:$PWD/var/basemap/demo.pmtiles"
+fi
 echo "GridPatrol: http://localhost:${PORT:-8000}/ (field app), /console/ (supervisors)"
 # server/gunicorn_conf.py: threads, timeouts, and gunicorn's own errors as JSON.
 exec .venv/bin/gunicorn -c server/gunicorn_conf.py --bind "0.0.0.0:${PORT:-8000}" \

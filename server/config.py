@@ -62,6 +62,10 @@ def load_config() -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024),
         "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(ROOT / "var" / "attachments")),
         "PWA_DIST": os.environ.get("PWA_DIST", str(ROOT / "pwa" / "dist")),
+        # tianditu | amap | an http(s) style URL | file:PATH (.mbtiles/.pmtiles served at
+        # /api/v1/basemap/); see server/services/basemap.py. Unset: BASEMAP_STYLE as before.
+        "BASEMAP": os.environ.get("BASEMAP") or None,
+        "TIANDITU_KEY": os.environ.get("TIANDITU_KEY") or None,
         "BASEMAP_STYLE": os.environ.get("BASEMAP_STYLE") or None,
         # The pages' Content-Security-Policy lets them reach BASEMAP_STYLE's origin; a
         # style whose tiles, sprites or glyphs live elsewhere names those origins here

@@ -27,7 +27,9 @@ REFERRER_POLICY = "same-origin"
 # the token that fetched it, and the short max-age keeps panning cheap. (A page script
 # replaying the old token with fetch(…, {cache: "force-cache"}) could read a tile back
 # until the browser evicts it; photos, which are personal, are no-store for that reason.)
-OWN_CACHING = frozenset({"tiles.tile"})
+# The basemap's style, tiles and glyphs (server/api/basemap.py) are public, the same for
+# everyone and without personal data: the browser and the service worker keep them.
+OWN_CACHING = frozenset({"tiles.tile", "basemap.style", "basemap.tile", "basemap.glyphs"})
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
@@ -57,7 +59,10 @@ def page_csp(config: dict[str, Any]) -> str:
     >>> "script-src 'self';" in csp and "connect-src 'self' https://map.example.cn" in csp
     True
     """
+    from server.services.basemap import csp_origins
+
     extra = [o for o in [_origin(config.get("BASEMAP_STYLE")),
+                         *(_origin(u) for u in csp_origins(config)),
                          *(_origin(u) for u in (config.get("BASEMAP_ORIGINS") or "").split())]
              if o]
     hosts = "".join(f" {o}" for o in dict.fromkeys(extra))

@@ -158,6 +158,10 @@ if ('serviceWorker' in navigator) {
   navigator.serviceWorker.addEventListener('message', (e) => { if (e.data && e.data.type === 'sync') manualSync(); });
 }
 
+// The basemap of my grids for offline use, fetched on Wi-Fi once the grids are here
+// (basemap_offline.js; the settings button calls the same module).
+on('grids', () => { import('./basemap_offline.js').then((m) => m.autoDownloadBasemap()).catch(() => {}); });
+
 // A handle for tests and support staff (read-only helpers plus the db).
-window.gridpatrol = { get db() { return store.db; }, notify, go, enqueue };
+window.gridpatrol = { get db() { return store.db; }, notify, go, enqueue, basemap: () => import('./basemap_offline.js') };
 useActiveUser().catch((e) => console.error(e)).then(boot);

@@ -13,11 +13,13 @@ def register_blueprints(app: Flask) -> None:
         attachments,
         audit,
         auth,
+        basemap,
         conflicts,
         desk,
         grids,
         mapdata,
         meta,
+        ogc,
         stats,
         sync,
         tiles,
@@ -26,5 +28,6 @@ def register_blueprints(app: Flask) -> None:
 
     app.before_request(refuse_nul_in_url)
     for module in (auth, meta, grids, sync, conflicts, attachments, mapdata, tiles, desk,
-                   stats, audit, admin):
+                   stats, audit, admin, ogc, basemap):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)
+    api.register_blueprint(ogc.export_blp)

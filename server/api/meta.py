@@ -3,11 +3,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, request
 
 from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.schemas import MeSchema
+from server.services import basemap
 
 PREFIX = ""
 blp = Blueprint("meta", __name__, description="The signed-in user and app settings")
@@ -35,10 +36,13 @@ def meta():
     """Settings the PWA needs before sign-in: the category tree and the basemap."""
     cfg = current_app.config
     path = Path(cfg["CATEGORIES_FILE"] or DEFAULT_CATEGORIES)
+    base = basemap.public(basemap.resolve(cfg), request.url_root)
     return {
         "categories": json.loads(path.read_text(encoding="utf-8")),
-        "basemap_style": cfg["BASEMAP_STYLE"],
-        "basemap_datum": cfg["BASEMAP_DATUM"],
+        "basemap": base,
+        # v1.0's two fields, kept for older clients: the style the apps draw, its datum.
+        "basemap_style": base.get("style"),
+        "basemap_datum": base["datum"],
         "max_attachment_bytes": cfg["MAX_ATTACHMENT_BYTES"],
         "sync_max_ops": cfg["SYNC_MAX_OPS"],
         "match_edge_m": cfg["MATCH_EDGE_M"],

@@ -4,7 +4,7 @@
 // (GET /map/inspections) is the fallback without WebGL and the test hook.
 import { h, mount, fmtTime } from '../dom.js';
 import { createMap, bboxOf } from '../mapbase.js';
-import { call, token, qs, explain } from './session.js';
+import { call, blob, token, qs, explain } from './session.js';
 import { KIND, KIND_COLOR, STATUS, LIGHT_COLOR } from './labels.js';
 import { recordNode, releasePhotos } from './detail.js';
 import { areaPicker } from './areas.js';
@@ -63,12 +63,46 @@ export function mapView(root) {
   const filterMsg = h('span', { class: 'err', testid: 'map-filter-error', role: 'alert' });
   for (const el of [measure, from, to, kind, status]) el.addEventListener('change', () => applyFilters());
 
+  // GIS export (GET /api/v1/export/{collection}.gpkg|.shp.zip): the collection in the
+  // caller's scope, limited to the date range picked above, for QGIS/ArcGIS.
+  const gisColl = h('select', { testid: 'gis-collection', 'aria-label': '导出图层' },
+    [['grids', '网格'], ['inspections', '巡查记录'], ['incidents', '事件'], ['tracks', '巡查轨迹']].map(([v, t]) => h('option', { value: v }, t)));
+  const gisFormat = h('select', { testid: 'gis-format', 'aria-label': '导出格式' },
+    [['gpkg', 'GeoPackage'], ['shp.zip', 'Shapefile (UTF-8)'], ['shp.zip?gbk', 'Shapefile (GBK，旧版 ArcGIS)']].map(([v, t]) => h('option', { value: v }, t)));
+  const gisBtn = h('button', { testid: 'gis-export' }, '导出 GIS 文件');
+  const gisMsg = h('span', { class: 'muted', testid: 'gis-export-msg', role: 'status' });
+  const gisLinks = h('span', { testid: 'gis-downloads' });
+  const gisUrls = [];
+  gisBtn.addEventListener('click', async () => {
+    const [ext, enc] = gisFormat.value.split('?');
+    const f = filterValues();
+    const p = {};
+    if (gisColl.value !== 'grids' && (f.from || f.to)) p.datetime = `${f.from || '..'}/${f.to || '..'}`;
+    if (enc) p.encoding = enc;
+    gisBtn.disabled = true;
+    gisMsg.className = 'muted'; gisMsg.textContent = '正在导出…';
+    try {
+      const { blob: b, disposition } = await blob(`/export/${gisColl.value}.${ext}${qs(p)}`);
+      const name = (disposition.match(/filename="?([^";]+)"?/) || [])[1] || `gridpatrol-${gisColl.value}.${ext}`;
+      const u = URL.createObjectURL(b);
+      gisUrls.push(u);
+      const a = h('a', { href: u, download: name, testid: `gis-download-${gisColl.value}`, 'data-size': String(b.size) }, `下载 ${name}`);
+      gisLinks.appendChild(a);
+      gisLinks.appendChild(document.createTextNode(' '));
+      a.click();
+      gisMsg.className = 'ok'; gisMsg.textContent = `已导出 ${name}`;
+    } catch (e) {
+      gisMsg.className = 'err'; gisMsg.textContent = `导出失败：${explain(e)}`;
+    } finally { gisBtn.disabled = false; }
+  });
+
   mount(root,
     h('section', { class: 'filters', testid: 'map-filters' },
       h('label', { class: 'inline' }, '网格着色 ', measure),
       h('span', { class: 'toggles', testid: 'layer-toggles' }, toggles),
       h('span', { class: 'range' }, h('label', { class: 'inline' }, '从 ', from), h('label', { class: 'inline' }, '到 ', to)),
       h('label', { class: 'inline' }, '类型 ', kind), h('label', { class: 'inline' }, '状态 ', status), area.node, filterMsg),
+    h('section', { class: 'filters', testid: 'gis-export-bar' }, gisColl, gisFormat, gisBtn, gisMsg, gisLinks),
     h('p', {}, '巡查记录：', count, ' ', mapStatus),
     h('div', { class: 'console-layout' }, h('div', { class: 'map-wrap' }, mapEl, legend), h('aside', {}, detail, list)));
 
@@ -237,6 +271,7 @@ export function mapView(root) {
     if (st.mapPromise) return st.mapPromise;
     st.mapPromise = (async () => {
       const meta = await call('/meta').catch(() => null);
+      mapEl.dataset.basemap = (meta && meta.basemap && meta.basemap.kind) || 'none';
       const made = await createMap(mapEl, {
         styleUrl: meta && meta.basemap_style,
         bounds: bb || undefined,
@@ -331,6 +366,7 @@ export function mapView(root) {
       st.alive = false;
       clearInterval(timer);
       releasePhotos();
+      for (const u of gisUrls) URL.revokeObjectURL(u);
       if (st.map) { st.map.remove(); if (window.gpConsoleMap === st.map) window.gpConsoleMap = null; }
     },
   };

@@ -1,6 +1,6 @@
 """Point-to-grid matching: the one implementation shared by the API and sync.
 
-Rules (PROTOCOL "Grids and matching"):
+Rules (docs/protocol.md "Grids and matching"):
 
 * ``inside``: the grid containing the point;
 * ``edge``: the containing grid, but the point is within ``edge_m`` metres of its

@@ -7,7 +7,7 @@ server=$(scripts/provision-db.sh)
 export TEST_DATABASE_SERVER="$server"
 unset DATABASE_URL
 .venv/bin/ruff check .
-.venv/bin/mypy --strict geo
+.venv/bin/mypy --strict geo sync
 # The field app's own unit tests (outbox, backoff; Node, fake-indexeddb): seconds.
-(cd pwa && npx --no-install vitest run --reporter=dot)
+(cd pwa && npx --no-install eslint . && npx --no-install vitest run --reporter=dot)
 exec .venv/bin/python -m pytest "$@"

@@ -1,4 +1,4 @@
-"""``flask --app server …`` commands (PROTOCOL "Configuration and CLI")."""
+"""``flask --app server …`` commands (docs/protocol.md "Configuration and CLI")."""
 
 from __future__ import annotations
 

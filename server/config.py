@@ -22,7 +22,7 @@ DEFAULT_PG_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
 
 
 def load_config() -> dict[str, Any]:
-    """Read settings from the environment (PROTOCOL "Configuration and CLI")."""
+    """Read settings from the environment (docs/protocol.md "Configuration and CLI")."""
     return {
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridpatrol"

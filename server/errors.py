@@ -41,7 +41,7 @@ class ErrorBody(Schema):
 
 
 class ErrorSchema(Schema):
-    """The one error shape of the API (PROTOCOL "Auth"); the spec names it ``Error``."""
+    """The one error shape of the API (docs/protocol.md "Auth"); the spec names it ``Error``."""
 
     class Meta:
         unknown = EXCLUDE

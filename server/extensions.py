@@ -55,7 +55,7 @@ def init_app(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "a device token"}
     )
     # The spec describes itself too: it is the one operation besides sign-in and /meta
-    # that needs no token (PROTOCOL "Auth").
+    # that needs no token (docs/protocol.md "Auth").
     rule = next(r for r in app.url_map.iter_rules() if r.rule.endswith("/openapi.json"))
     api.spec.path(rule=rule, parameters=[], operations={"get": {
         "summary": "This OpenAPI document", "tags": ["meta"], "security": [],

@@ -19,7 +19,7 @@ FEATURE_COLLECTION = {"type": "object", "required": ["type", "features"], "prope
         "properties": {"type": "object"}}}}}}
 
 
-# One op of a push (PROTOCOL "Sync: push"). Documentation only: the server reads ops as
+# One op of a push (docs/protocol.md "Sync: push"). Documentation only: the server reads ops as
 # raw JSON so that a bad op is rejected alone, in its result, never the whole push.
 MAX_SAFE_INTEGER = 2**53 - 1
 OP_SCHEMA = {"type": "object", "required": [

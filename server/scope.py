@@ -90,7 +90,7 @@ def area_filter(args: dict[str, Any], params: dict[str, Any], g: str = "g") -> l
 
 
 class CallerAuthority:
-    """The caller's rights over records in one push (PROTOCOL rule 10)."""
+    """The caller's rights over records in one push (docs/protocol.md, rule 10)."""
 
     def __init__(self, caller: Caller, places: dict[str, GridPlace],
                  departments: Collection[str] | None = None) -> None:

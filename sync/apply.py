@@ -1,4 +1,4 @@
-"""Apply one op to the push's working set and say what happened (PROTOCOL rules 5–11)."""
+"""Apply one op to the push's working set and say what happened (docs/protocol.md, rules 5–11)."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def _create(op: Op, author: Author, authority: Authority, batch: Batch,
         incident = _incident_from(record, author, batch, placement, now)
         extra["incident_id"] = incident.id
     batch.records[op.id] = record
-    _version(batch, record, record.data.keys(), author, op)
+    _version(batch, record, set(record.data), author, op)
     if record.grid_code is None and "location" in record.data:
         extra["review"] = "outside_grids"
     return _result(op, "applied", record, **extra)

@@ -63,7 +63,8 @@ def check(new: dict[str, Any], old: dict[str, Any] | None, status: str | None, a
     return None
 
 
-def stamp(new: dict[str, Any], old: dict[str, Any] | None, who: str, now: datetime) -> dict:
+def stamp(new: dict[str, Any], old: dict[str, Any] | None, who: str,
+          now: datetime) -> dict[str, Any]:
     """Who asked and who decided, and when; the minutes asked for cannot change."""
     out = dict(new)
     if new["status"] == "requested":

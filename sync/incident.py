@@ -1,7 +1,7 @@
 """The work-order (工单) state machine: which status changes are legal, and for whom.
 
 Digital city-management flow: 上报 report → 受理 accept → 立案 file → 派遣 dispatch →
-处置 handle → 核查 verify → 结案 close, with the side paths of BRIEF.md.
+处置 handle → 核查 verify → 结案 close, with the side paths of docs/brief.md.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 SUPERVISOR, DEPARTMENT, GRID_USER = "supervisor", "department", "grid_user"
 
-# (from, to) -> who may make the change (PROTOCOL rule 11).
+# (from, to) -> who may make the change (docs/protocol.md, rule 11).
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("reported", "accepted"): frozenset({SUPERVISOR}),
     ("reported", "rejected"): frozenset({SUPERVISOR}),
@@ -67,7 +67,7 @@ class Actor:
 
 
 def check_transition(
-    current: str, new: str, actor: Actor, department: str | None = None
+    current: str | None, new: str | None, actor: Actor, department: str | None = None
 ) -> str | None:
     """``None`` if ``actor`` may move an incident from ``current`` to ``new``.
 
@@ -80,7 +80,7 @@ def check_transition(
     >>> check_transition("reported", "accepted", Actor("patroller", in_scope=True))
     'forbidden'
     """
-    allowed = TRANSITIONS.get((current, new))
+    allowed = TRANSITIONS.get((current, new)) if current and new else None
     if allowed is None:
         return "illegal_transition"
     return None if allowed & actor.capacities(department) else "forbidden"
@@ -142,7 +142,7 @@ def check_department(current_status: str | None, data: Mapping[str, Any],
         return "validation", "a dispatch needs a department"
     if wanted == current_department:
         return None  # sent as it is: no change
-    how = DEPARTMENT_BY_STATUS.get(new_status) if moving else None
+    how = DEPARTMENT_BY_STATUS.get(new_status or "") if moving else None
     legal = (current_status is not None and how is not None
              and check_transition(current_status, new_status, actor, current_department) is None)
     if legal and how == "clear" and wanted is None:
@@ -155,7 +155,7 @@ def check_department(current_status: str | None, data: Mapping[str, Any],
 
 
 # Minutes allowed in each stage: (urgent, normal). Filing and dispatch within 10/30 min
-# and verification within 1 h (city) are BRIEF.md's figures; rural verification gets 2 h.
+# and verification within 1 h (city) are docs/brief.md's figures; rural verification gets 2 h.
 DEFAULT_LIMITS_MIN: dict[str, tuple[int, int]] = {
     "reported": (10, 30),
     "accepted": (10, 30),
@@ -170,7 +170,7 @@ RURAL_VERIFY_MIN = 120
 
 
 def due_at(
-    status: str,
+    status: str | None,
     urgent: bool,
     entered_at: datetime,
     *,
@@ -189,7 +189,7 @@ def due_at(
     True
     """
     table = limits or DEFAULT_LIMITS_MIN
-    if status not in table:
+    if status is None or status not in table:
         return None
     minutes = table[status][0 if urgent else 1]
     if status == "handled" and rural:

@@ -3,7 +3,7 @@
 An op is checked in two steps: its envelope (``op_id``, ``device_seq``, ``entity``…) and
 then its ``data`` for the entity. Whatever can be read of ``op_id`` and ``device_seq`` is
 kept even when the op is invalid, because a rejected op still uses up its
-``device_seq`` (PROTOCOL rule 4). Bad values anywhere in the op (:mod:`sync.values`)
+``device_seq`` (docs/protocol.md, rule 4). Bad values anywhere in the op (:mod:`sync.values`)
 reject it too, with their paths in ``errors``.
 """
 

@@ -1,6 +1,6 @@
 """What a valid inspection, incident and household looks like on the wire.
 
-Only the core fields of PROTOCOL "Records" are checked; other fields are allowed and
+Only the core fields of docs/protocol.md "Records" are checked; other fields are allowed and
 kept, because forms grow faster than servers are upgraded.
 """
 

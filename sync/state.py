@@ -87,7 +87,7 @@ class Author:
 
 
 class Authority(Protocol):
-    """The server's answer to "may this author touch that?" (PROTOCOL rule 10)."""
+    """The server's answer to "may this author touch that?" (docs/protocol.md, rule 10)."""
 
     # The departments an incident may be dispatched to; None: any name.
     departments: Collection[str] | None

@@ -236,12 +236,12 @@ def value_errors(raw: Any, now: datetime) -> Errors:
         return errors
     for path in TIME_PATHS:
         value = _at(raw, path)
-        if value is not None and (message := time_error(value, now)):
-            add(path, message)
+        if value is not None and (problem := time_error(value, now)):
+            add(path, problem)
     for path, rule in VALUE_RULES.items():
         value = _at(raw, path)
-        if value is not None and (message := rule(value)):
-            add(path, message)
+        if value is not None and (problem := rule(value)):
+            add(path, problem)
     return errors
 
 

@@ -16,6 +16,7 @@ import { resumeTrackingIfActive } from './tracker.js';
 import { enqueue } from './outbox.js';
 
 import { loginScreen } from './ui/login.js';
+import { roleName, userName } from './labels.js';
 import { homeScreen } from './ui/home.js';
 import { reportScreen } from './ui/report.js';
 import { outboxScreen } from './ui/outbox.js';
@@ -66,7 +67,7 @@ function shell() {
   const banner = h('div', { id: 'update-banner' });
   const header = h('header', { class: 'bar' },
     h('h1', {}, h('a', { href: '#/', style: { color: '#fff', textDecoration: 'none' }, testid: 'nav-home' }, '网格巡查')),
-    h('span', { class: 'who', testid: 'whoami' }, user ? `${user.username}` : ''),
+    h('span', { class: 'who', testid: 'whoami' }, user ? `${userName(user)}（${roleName(user.role)}）` : ''),
   );
   const main = h('main', { id: 'screen' });
   mount(app, banner, header, status, main);
@@ -137,6 +138,8 @@ function boot() {
   window.addEventListener('hashchange', render);
   // Another tab signed in or out: this one must not keep showing the old user's data.
   on('session', (s) => { if (!s || s.tab !== TAB) window.location.reload(); });
+  // Tell the reporter when a status changes or a 核查 waits (notices.js).
+  import('./notices.js').then((m) => m.startIncidentWatch(() => currentUser())).catch(() => {});
   onAuthLost(() => { toast('登录已失效，请重新登录。未上传的记录仍在本机。', 'error'); render(); });
   startAutoSync();
   resumeTrackingIfActive();

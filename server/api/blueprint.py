@@ -1,7 +1,7 @@
 """The API's blueprint class: flask-smorest's, parsing JSON bodies with orjson, and making
 every operation's spec tell the truth about errors and security.
 
-Every operation gets, unless it says otherwise (PROTOCOL "Auth", "Responses and headers"):
+Every operation gets, unless it says otherwise (docs/protocol.md "Auth", "Responses and headers"):
 
 - ``security: [{"bearer": []}]``; a view marked :meth:`Blueprint.public` gets ``[]``;
 - the error responses any operation can give, each with the one ``Error`` schema:
@@ -162,7 +162,7 @@ class Blueprint(flask_smorest.Blueprint):
 class TrustPlugin(BasePlugin):
     """Adds to query parameters, once marshmallow has turned schemas into them, the
     constraints that hold for a parameter of that name wherever it appears, and refuses
-    NUL characters in every string parameter (PROTOCOL "Bad values in an op": 400)."""
+    NUL characters in every string parameter (docs/protocol.md "Bad values in an op": 400)."""
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None,
                          **_kwargs: Any) -> None:

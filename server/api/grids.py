@@ -1,4 +1,4 @@
-"""Grid polygons, the area hierarchy, and point matching (PROTOCOL "Grids and matching")."""
+"""Grid polygons, the area hierarchy, and point matching (docs/protocol.md "Grids and matching")."""
 
 from __future__ import annotations
 

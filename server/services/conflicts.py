@@ -1,4 +1,4 @@
-"""Listing and resolving conflicts (PROTOCOL "Conflicts")."""
+"""Listing and resolving conflicts (docs/protocol.md "Conflicts")."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ One push is one transaction. The device row is locked first, so pushes from one 
 (two tabs, a retry racing the original) are serialised; records are locked in id order,
 so pushes from different devices touching the same record serialise without deadlocks.
 Everything is written with one statement per table, and nothing is acknowledged before
-the commit (PROTOCOL rule 1).
+the commit (docs/protocol.md, rule 1).
 """
 
 from __future__ import annotations

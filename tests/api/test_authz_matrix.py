@@ -4,7 +4,7 @@ caller's own grid, another grid of the same street, and another street.
 Reads: nothing out of scope comes back (record ids, grid codes, photo bytes, tile
 features), and what is in scope does (so the check is not vacuous). Writes (push
 updates and creates, desk transitions and extensions, conflict resolution): zero are
-accepted out of scope (PROTOCOL rules 10 and 11), and in scope they are accepted for the
+accepted out of scope (docs/protocol.md, rules 10 and 11), and in scope they are accepted for the
 roles that may make them. The operations come from the spec itself: an operation with
 no entry in :data:`MATRIX` fails :func:`test_every_operation_has_a_matrix_entry`.
 

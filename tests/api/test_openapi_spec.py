@@ -1,4 +1,4 @@
-"""The served OpenAPI spec tells the truth (PROTOCOL "Auth", "Responses and headers"):
+"""The served OpenAPI spec tells the truth (docs/protocol.md "Auth", "Responses and headers"):
 the error shape, each operation's ``security``, the constraints the server enforces and
 the media types of non-JSON answers."""
 

@@ -1,4 +1,4 @@
-"""Attachments by SHA-256 (PROTOCOL "Attachments")."""
+"""Attachments by SHA-256 (docs/protocol.md "Attachments")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PROTOCOL rules 6, 7 and 11: deletes, and the incident state machine with roles."""
+"""docs/protocol.md, rules 6, 7 and 11: deletes, and the incident state machine with roles."""
 
 from __future__ import annotations
 

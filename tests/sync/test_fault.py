@@ -1,5 +1,5 @@
 """A gunicorn worker SIGKILLed in the middle of a large push: resend, and every op takes
-effect exactly once, and nothing acknowledged is missing (PROTOCOL rule 1)."""
+effect exactly once, and nothing acknowledged is missing (docs/protocol.md, rule 1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PROTOCOL rule 5: field-level three-way merge, on real PostGIS."""
+"""docs/protocol.md, rule 5: field-level three-way merge, on real PostGIS."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PROTOCOL rules 1–4 and 8: exactly once, per-device order, held ops, impossible bases."""
+"""docs/protocol.md, rules 1–4 and 8: exactly once, per-device order, held ops, impossible bases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PROTOCOL rules 9–10, pull scope, personal data, and resolving conflicts."""
+"""docs/protocol.md, rules 9–10, pull scope, personal data, and resolving conflicts."""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@ import { kvGet } from '../store.js';
 import { persistText, storageInfo, fmtBytes } from '../storage.js';
 import { on } from '../bus.js';
 import { db } from '../store.js';
+import { myGridNames } from '../labels.js';
+import { pendingNews } from '../notices.js';
+import { offerElderMode } from '../firstrun.js';
 
 const DUTIES = [
   ['patrol', '巡', '每日巡 · 巡查'],
@@ -13,7 +16,8 @@ const DUTIES = [
 ];
 
 export async function homeScreen(root, { user, go }) {
-  const grids = (user.grids || []).join('、');
+  // Names, not codes: "示范01社区01网格" (labels.js reads the pulled grids).
+  const grids = (await myGridNames(user).catch(() => user.grids || [])).join('、');
   const storage = h('p', { class: 'muted', testid: 'storage-persist' });
   const quota = h('p', { class: 'err', testid: 'storage-low' });
   const review = h('p', { testid: 'home-review' });
@@ -34,9 +38,14 @@ export async function homeScreen(root, { user, go }) {
     quota.textContent = s.low ? `存储空间不足（剩余 ${fmtBytes(s.quota - s.usage)}）：请尽快同步或导出备份` : '';
     quota.dataset.low = s.low ? '1' : '0';
   }
+  const news = h('span', { class: 'badge', testid: 'incidents-badge', hidden: true });
   async function refreshReview() {
     const n = await db.incidents.where('status').equals('handled').count();
     review.textContent = n ? `有 ${n} 件事件待核查` : '';
+    const pending = await pendingNews(user).catch(() => null);
+    const count = pending ? pending.changed.length : 0;
+    news.hidden = !count;
+    news.textContent = count ? `${count} 件有新进展` : '';
   }
   mount(root,
     h('p', { class: 'muted', testid: 'home-grids' }, grids ? `我的网格：${grids}` : ''),
@@ -46,12 +55,13 @@ export async function homeScreen(root, { user, go }) {
     review, ready,
     h('div', { class: 'nav' },
       h('button', { testid: 'nav-outbox', onclick: () => go('outbox') }, '发件箱'),
-      h('button', { testid: 'nav-incidents', onclick: () => go('incidents') }, '我的事件'),
+      h('button', { testid: 'nav-incidents', onclick: () => go('incidents') }, '我的事件', news),
       h('button', { testid: 'nav-map', onclick: () => go('map') }, '地图'),
       h('button', { testid: 'nav-settings', onclick: () => go('settings') }, '备份与设置')),
     storage, quota);
   refreshStorage();
   refreshReview();
+  offerElderMode(root).catch(() => {});
   refreshReady();
   const off = [on('storage', refreshStorage), on('pulled', refreshReview), on('pulled', refreshReady), on('grids', refreshReady)];
   void kvGet;

@@ -8,6 +8,10 @@ import { db } from '../store.js';
 import { notify } from '../bus.js';
 import { counts } from '../outbox.js';
 import { manualSync } from '../scheduler.js';
+import { elderToggle } from '../elder.js';
+import { askNotifications } from '../notices.js';
+import { roleName, userName } from '../labels.js';
+import { offlineBasemapPanel } from '../basemap_offline.js';
 
 export async function settingsScreen(root, { go, user }) {
   const s = await storageInfo();
@@ -88,9 +92,17 @@ export async function settingsScreen(root, { go, user }) {
         toast('备份文件已保存');
       } }, '导出备份')),
       h('label', { for: 'backup-import' }, '导入备份'), importInput, result),
+    h('div', { class: 'card', testid: 'display-settings' },
+      h('b', {}, '显示与提醒'),
+      elderToggle(h),
+      h('div', { class: 'row' }, h('button', { testid: 'notify-enable', onclick: async () => {
+        const r = await askNotifications();
+        toast(r === 'granted' ? '已开启事件提醒' : r === 'unsupported' ? '这个浏览器不支持系统提醒，进度会在“我的事件”里显示' : '没有开启系统提醒，进度会在“我的事件”里显示');
+      } }, '开启事件提醒'))),
+    h('div', { class: 'card' }, offlineBasemapPanel()),
     h('div', { class: 'card' },
       h('b', {}, '账号与设备'),
-      h('p', {}, `用户：${user.username}（${user.role}）`),
+      h('p', {}, `用户：${userName(user)}（${roleName(user.role)}）`),
       h('p', { class: 'muted', testid: 'device-id' }, `设备编号：${await deviceId()}`),
       h('div', { class: 'row' }, h('button', { testid: 'logout', onclick: () => signOut() }, '退出登录'))),
     h('div', { class: 'row' }, h('button', { onclick: () => go('') }, '返回')));

@@ -32,6 +32,8 @@ def _configured() -> dict:
 
 
 @blp.route("/style.json", methods=["GET"])
+@blp.public
+@blp.doc(responses={"200": {"description": "a MapLibre style", "content": {"application/json": {"schema": {"type": "object"}}}}})
 def style():
     """The MapLibre style of the configured basemap (``tianditu``, ``amap``, ``file``).
 
@@ -46,6 +48,11 @@ def style():
 
 
 @blp.route("/tiles/<z>/<x>/<y>", methods=["GET"])
+@blp.public
+@blp.doc(responses={"200": {"description": "a vector (MVT) or raster tile", "content": {
+    m: {"schema": {"type": "string", "format": "binary"}} for m in (
+        "application/vnd.mapbox-vector-tile", "application/octet-stream", "image/png",
+        "image/jpeg", "image/webp")}}, "204": {"description": "no tile there"}})
 def tile(z: str, x: str, y: str):
     """One tile of the ``file:`` basemap; 204 for a tile outside the file (its bounds,
     its zooms, or a gap), 404 when no file is configured or it is unreadable."""
@@ -70,6 +77,8 @@ def tile(z: str, x: str, y: str):
 
 
 @blp.route("/fonts/<fontstack>/<range_>.pbf", methods=["GET"])
+@blp.public
+@blp.doc(responses={"200": {"description": "an (empty) glyph range", "content": {"application/x-protobuf": {"schema": {"type": "string", "format": "binary"}}}}})
 def glyphs(fontstack: str, range_: str):
     """An empty glyph range (a valid, empty protobuf). MapLibre draws the labels' Chinese
     characters itself with the browser's font; other characters are left out."""

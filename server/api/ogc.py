@@ -37,6 +37,14 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=JSON)
 
 
+def _ok(description: str, media: str = JSON) -> dict[str, Any]:
+    """A 200 response in the spec: OGC documents are free-form JSON objects."""
+    schema = {"type": "string", "format": "binary"} if "json" not in media else {
+        "type": "object"}
+    return {"responses": {"200": {"description": description,
+                                  "content": {media: {"schema": schema}}}}}
+
+
 def _collection(coll: service.Collection, caller: Any) -> dict[str, Any]:
     base = _base()
     meta: dict[str, Any] = {
@@ -57,6 +65,7 @@ def _collection(coll: service.Collection, caller: Any) -> dict[str, Any]:
 
 
 @blp.route("/", methods=["GET"])
+@blp.doc(**_ok("the landing page"))
 @read_only
 @login_required
 def landing():
@@ -79,6 +88,7 @@ def landing():
 
 
 @blp.route("/conformance", methods=["GET"])
+@blp.doc(**_ok("the conformance classes"))
 @read_only
 @login_required
 def conformance():
@@ -87,6 +97,7 @@ def conformance():
 
 
 @blp.route("/collections", methods=["GET"])
+@blp.doc(**_ok("the collections in your scope"))
 @read_only
 @login_required
 def collections():
@@ -101,6 +112,7 @@ def collections():
 
 
 @blp.route("/collections/<collection_id>", methods=["GET"])
+@blp.doc(**_ok("one collection"))
 @read_only
 @login_required
 def collection(collection_id: str):
@@ -110,6 +122,7 @@ def collection(collection_id: str):
 
 
 @blp.route("/collections/<collection_id>/items", methods=["GET"])
+@blp.doc(**_ok("a page of features (next link also in a Link header)", GEOJSON))
 @read_only
 @login_required
 def items(collection_id: str):
@@ -143,6 +156,8 @@ MIMETYPES = {"gpkg": "application/geopackage+sqlite3", "shp.zip": "application/z
 
 
 @export_blp.route("/<path:name>", methods=["GET"])
+@export_blp.doc(responses={"200": {"description": "a GeoPackage or a zipped Shapefile", "content": {
+    media: {"schema": {"type": "string", "format": "binary"}} for media in MIMETYPES.values()}}})
 @read_only
 @login_required
 def export(name: str):

@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 
 PUBLIC = {("post", "/api/v1/auth/token"), ("get", "/api/v1/meta"),
-          ("get", "/api/v1/openapi.json")}
+          ("get", "/api/v1/openapi.json"),
+          # The basemap holds no personal data (district, street, community and grid
+          # outlines; docs/security.md), and map libraries fetch it without a token.
+          ("get", "/api/v1/basemap/style.json"), ("get", "/api/v1/basemap/tiles/{z}/{x}/{y}"),
+          ("get", "/api/v1/basemap/fonts/{fontstack}/{range_}.pbf")}
 METHODS = ("get", "put", "post", "delete", "patch", "head")
 
 

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import text
 
 from server.auth import Caller
@@ -21,11 +20,9 @@ from server.services.privacy import (
     sensitive_keys,
 )
 from server.services.pull import decode_cursor, encode_cursor
-from server.services.records import load_records, stamp_changes, write_batch
-from sync.incident import check_department, check_transition
-from sync.records import SERVER_OWNED, validate_data
-from sync.state import Batch, VersionRow
-from sync.values import value_errors
+from server.services.push import apply_direct
+from server.services.records import load_records, stamp_changes
+from sync.records import SERVER_OWNED
 
 REVIEWERS = ("supervisor", "admin", "grid_leader")
 
@@ -110,14 +107,15 @@ def resolve(caller: Caller, conflict_id: str, base_version: int,
         raise ApiError(409, "stale_base", "the record changed since; reload and resolve again",
                        {"current_version": record.version})
     clean = {k: v for k, v in data.items() if k not in SERVER_OWNED}
-    errors = validate_data(record.entity, "update", clean) if clean else {}
-    # The same bad values that reject an op (NULs, unsafe integers, times, depth).
-    errors.update(value_errors({"data": clean}, datetime.now(UTC)))
-    if errors:
-        raise ApiError(422, "validation", "some values are invalid", errors)
-    _check_resolution(caller, authority, record, clean)
-    _write_resolution(caller, cid, records, record, clean)
-    audit.record("conflict.resolve", caller=caller, object=f"conflict:{cid}", entity=record.entity, record_ids=[record.id], detail={"fields": sorted(clean)})
+    _refuse_masked(caller, record, clean)
+    # The third write path is the first one: every rule of sync (state machine and roles,
+    # department, deadlines, 延时, note stamping, bad values, scope) applies as for an op.
+    result = apply_direct(caller, record.entity, record.id, "update", base_version, clean)
+    if result["status"] not in ("applied", "merged"):
+        _refuse(result)
+    _close(caller, cid, record.id)
+    audit.record("conflict.resolve", caller=caller, object=f"conflict:{cid}",
+                 entity=record.entity, record_ids=[record.id], detail={"fields": sorted(clean)})
     fresh = load_records({record.id})[record.id]
     out = {**fresh.data, "version": fresh.version, "conflict": fresh.conflict}
     if fresh.entity == "household" and not sees_unmasked(caller, fresh.grid_code):
@@ -125,26 +123,26 @@ def resolve(caller: Caller, conflict_id: str, base_version: int,
     return {"id": cid, "status": "resolved", "record": out}
 
 
-def _check_resolution(caller: Caller, authority: CallerAuthority, record: Any,
-                      clean: dict[str, Any]) -> None:
-    """A resolution obeys the state machine, and never stores a masked value."""
-    new_status = clean.get("status")
-    if record.entity == "incident" and new_status and new_status != record.data.get("status"):
-        verdict = check_transition(record.data.get("status"), new_status,
-                                   authority.actor(record),
-                                   clean.get("department") or record.data.get("department"))
-        if verdict == "illegal_transition":
-            raise ApiError(409, "illegal_transition",
-                           f"{record.data.get('status')} cannot become {new_status}")
-        if verdict == "forbidden":
-            raise ApiError(403, "forbidden", f"your role may not set status {new_status}")
-    if record.entity == "incident":
-        refusal = check_department(record.data.get("status"), clean,
-                                   record.data.get("department"), authority.actor(record),
-                                   tuple(current_app.config.get("DEPARTMENTS") or ()))
-        if refusal:
-            status = 403 if refusal[0] == "forbidden" else 422
-            raise ApiError(status, refusal[0], refusal[1], {"department": [refusal[1]]})
+# A refused resolution answers as the desk does (server.services.desk.RESULT_STATUS).
+REFUSAL_STATUS = {"forbidden": 403, "validation": 422, "unknown_record": 404,
+                  "record_deleted": 404, "base_ahead": 409}
+
+
+def _refuse(result: dict[str, Any]) -> None:
+    code = result.get("code") or "conflict"
+    if result["status"] == "conflict":
+        # An impossible transition, or the record changed under us since the base check.
+        status, code = 409, ("illegal_transition" if code == "illegal_transition"
+                             else "stale_base")
+    else:
+        status = REFUSAL_STATUS.get(code, 422)
+    # Details name the fields of the resolution's ``data``, as before.
+    errors = {k.removeprefix("data."): v for k, v in (result.get("errors") or {}).items()}
+    raise ApiError(status, code, f"the resolution was not applied ({code})", errors or None)
+
+
+def _refuse_masked(caller: Caller, record: Any, clean: dict[str, Any]) -> None:
+    """A resolution never stores a masked value back over the real one."""
     if record.entity == "household" and not sees_unmasked(caller, record.grid_code):
         masked = sensitive_keys(clean, masked_only=True)  # members' phones included
         if masked:
@@ -152,20 +150,14 @@ def _check_resolution(caller: Caller, authority: CallerAuthority, record: Any,
                            "field out to keep what is stored", {k: ["is masked"] for k in masked})
 
 
-def _write_resolution(caller: Caller, cid: str, records: dict, record: Any,
-                      clean: dict[str, Any]) -> None:
-    batch = Batch(records=records)
-    changed = {k for k, v in clean.items() if record.data.get(k) != v}
-    record.data.update(clean)
-    record.version += 1
+def _close(caller: Caller, cid: str, record_id: str) -> None:
+    """Close the conflict; the record stays "hard" while another one is open."""
     db.session.execute(text("""
         UPDATE conflict SET status = 'resolved', resolved_by = :u, resolved_at = :t WHERE id = :i
     """), {"u": caller.user_id, "t": datetime.now(UTC), "i": cid})
-    still_open = db.session.execute(text(
-        "SELECT count(*) FROM conflict WHERE record_id = :r AND status = 'open'"),
-        {"r": record.id}).scalar_one()
-    record.conflict = "hard" if still_open else None
-    batch.add_version(VersionRow(record.id, record.version, dict(record.data), record.deleted,
-                                 tuple(sorted(changed | {"conflict"})), caller.user_id,
-                                 caller.device_id, None))
-    stamp_changes(write_batch(batch))
+    db.session.execute(text("""
+        UPDATE record SET conflict = CASE WHEN EXISTS (
+            SELECT 1 FROM conflict WHERE record_id = :r AND status = 'open') THEN 'hard' END
+        WHERE id = :r
+    """), {"r": record_id})
+    stamp_changes([record_id])  # devices pull the cleared flag even when no value changed

@@ -217,3 +217,52 @@ def test_resolve_lists_record_version_and_refuses_masked_or_illegal_values(signe
     r = sup.post(f"/api/v1/conflicts/{icid}/resolve",
                  json={"base_version": 3, "data": {"status": "closed"}})
     assert r.status_code == 409 and r.json["error"]["code"] == "illegal_transition"
+
+
+def test_resolving_a_status_follows_every_rule_of_sync(signed_in, inside_points, db):
+    """A resolution is a write like any other (sync.apply): a status it changes gets that
+    stage's deadline, a dispatch needs a configured department, and notes are stamped."""
+    from tests.sync.helpers import incident
+
+    grid = "320105001001004"
+    a, b = signed_in(grids=[grid]), signed_in(grids=[grid])
+    sup = signed_in(role="supervisor", areas=["320105001"])
+    iid = str(uuid.uuid4())
+    a.push(a.op("incident", "create", incident(inside_points[grid]), id=iid))
+
+    def clash(base: int) -> str:
+        b.push(b.op("incident", "update", {"title": f"乙{base}"}, id=iid, base_version=base))
+        return a.push(a.op("incident", "update", {"title": f"甲{base}"}, id=iid,
+                           base_version=base))[0]["conflict_id"]
+
+    def state():
+        return db.execute("SELECT version, due_at, data->>'status', data->>'department', "
+                          "conflict FROM record WHERE id = %s", (iid,)).fetchone()
+
+    cid = clash(1)
+    version, due_reported, *_ = state()
+    r = sup.post(f"/api/v1/conflicts/{cid}/resolve", json={
+        "base_version": version, "data": {"title": "定", "status": "accepted",
+                                          "notes": [{"id": str(uuid.uuid4()), "text": "核实"}]}})
+    assert r.status_code == 200, r.json
+    version, due_accepted, status, _, flag = state()
+    assert status == "accepted" and flag is None
+    assert due_accepted != due_reported  # the accepted stage's own clock, not the old one
+    by = db.execute("SELECT data->'notes'->0->>'by' FROM record WHERE id = %s",
+                    (iid,)).fetchone()[0]
+    assert by == sup.user["username"]  # stamped as any note is
+    r = sup.post(f"/api/v1/desk/incidents/{iid}/transition",
+                 json={"to": "filed", "base_version": version})
+    assert r.status_code == 200, r.json
+    cid = clash(r.json["result"]["version"])
+    before = state()
+    r = sup.post(f"/api/v1/conflicts/{cid}/resolve",
+                 json={"base_version": before[0], "data": {"status": "dispatched"}})
+    assert r.status_code == 422 and r.json["error"]["code"] == "validation", r.json
+    assert state() == before  # nothing written; the conflict stays open
+    r = sup.post(f"/api/v1/conflicts/{cid}/resolve", json={
+        "base_version": before[0], "data": {"status": "dispatched", "department": "城管"}})
+    assert r.status_code == 200, r.json
+    _, due_dispatched, status, dept, flag = state()
+    assert (status, dept, flag) == ("dispatched", "城管", None)
+    assert due_dispatched != before[1]

@@ -1,12 +1,16 @@
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
 // Multi-page build: index.html is the field app at "/", console.html is the
 // supervisor page, served by Flask at "/console/". Everything else in dist/
 // is served from the root, hence base "/".
 export default defineConfig({
   base: '/',
+  define: { __APP_VERSION__: JSON.stringify(pkg.version) },
   build: {
     target: 'es2020',
     outDir: 'dist',

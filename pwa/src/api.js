@@ -32,7 +32,8 @@ export async function getToken() {
  * is known (no connection, timeout) and HttpError for a non-2xx answer.
  */
 export async function api(path, { method = 'GET', json, body, headers = {}, timeout = 30000, auth = true } = {}) {
-  const h = { ...headers };
+  // The administration page shows which app version each phone runs.
+  const h = { 'X-App-Version': typeof __APP_VERSION__ === 'undefined' ? 'dev' : __APP_VERSION__, ...headers };
   if (auth) {
     const token = await getToken();
     if (token) h.Authorization = `Bearer ${token}`;

@@ -6,7 +6,7 @@ export function getPosition({ timeout = 15000, maximumAge = 0 } = {}) {
   return new Promise((resolve, reject) => {
     if (!navigator.geolocation) { reject(Object.assign(new Error('本机不支持定位'), { reason: 'unsupported' })); return; }
     navigator.geolocation.getCurrentPosition(
-      (p) => resolve({ lon: p.coords.longitude, lat: p.coords.latitude, accuracy: p.coords.accuracy, at: p.timestamp }),
+      (p) => resolve({ lon: p.coords.longitude, lat: p.coords.latitude, accuracy: Math.min(p.coords.accuracy, 100000), at: p.timestamp }),
       // reason lets the form tell a refused permission from a weak signal.
       (e) => reject(Object.assign(new Error(e.code === 1 ? '没有定位权限' : '暂时无法定位'), { reason: e.code === 1 ? 'denied' : e.code === 3 ? 'timeout' : 'unavailable' })),
       { enableHighAccuracy: true, timeout, maximumAge },

@@ -1,5 +1,6 @@
 // Photos: downscaled on the device to ~1600 px JPEG, stored as Blobs keyed by
-// sha256, uploaded with HEAD then PUT. A failed upload is retried next sync.
+// sha256, uploaded with PUT (200 if the server holds them already). A failed upload is
+// retried next sync.
 import { db } from './store.js';
 import { api, HttpError } from './api.js';
 import { notify } from './bus.js';
@@ -76,10 +77,10 @@ export async function uploadPendingPhotos() {
   for (const p of pending) {
     if (!p.blob) continue;
     try {
-      const head = await api(`/attachments/${p.sha}`, { method: 'HEAD', timeout: 15000 });
-      if (!(head && head.status === 200)) {
-        await api(`/attachments/${p.sha}`, { method: 'PUT', body: p.blob, headers: { 'Content-Type': p.type || 'image/jpeg' }, timeout: 120000 });
-      }
+      // Always PUT: a photo counts as this user's record's only once this user has sent
+      // the bytes (the server answers 200 if it already holds them). A HEAD's 200 may
+      // mean only that someone else's record shows the same photo.
+      await api(`/attachments/${p.sha}`, { method: 'PUT', body: p.blob, headers: { 'Content-Type': p.type || 'image/jpeg' }, timeout: 120000 });
       await db.photos.update(p.sha, { uploaded: 1, uploaded_at: Date.now(), error: null });
       done += 1;
       bytesDone += p.size || p.blob.size || 0;

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy.exc import IntegrityError
 
 from server import faults
@@ -14,6 +14,12 @@ from server.services import push as push_service
 
 PREFIX = "/sync"
 blp = Blueprint("sync", __name__, description="Offline sync: push ops, pull changes")
+
+
+def _app_version() -> str | None:
+    """The field app's version from its ``X-App-Version`` header (shown to admins)."""
+    value = request.headers.get("X-App-Version", "")[:32]
+    return value if value.isprintable() and value.strip() else None
 
 
 @blp.route("/push", methods=["POST"])
@@ -34,7 +40,8 @@ def push(body):
         raise ApiError(413, "too_many_ops", f"at most {limit} ops per push; split the batch",
                        {"limit": limit, "got": len(body["ops"])})
     try:
-        results = push_service.push(caller, caller.device_id, body["ops"])
+        results = push_service.push(caller, caller.device_id, body["ops"],
+                                    app_version=_app_version())
         faults.reached("push.before_commit")
         db.session.commit()
         faults.reached("push.after_commit")

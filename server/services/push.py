@@ -51,6 +51,7 @@ class DeviceRun:
     caller: Caller
     device_id: str
     fresh: dict[int, Incoming] = field(default_factory=dict)
+    app_version: str | None = None
     held: dict[int, Incoming] = field(default_factory=dict)
     touched: list[str] = field(default_factory=list)
     # Sequence numbers at or above next_seq already used up by rejected ops.
@@ -59,14 +60,15 @@ class DeviceRun:
     reslotted: dict[int, str] = field(default_factory=dict)
 
 
-def push(caller: Caller, device_id: str, raw_ops: list[Any]) -> list[Result]:
+def push(caller: Caller, device_id: str, raw_ops: list[Any],
+         app_version: str | None = None) -> list[Result]:
     """Process one push and return one result per op, in request order."""
     parsed = [parse_op(raw) for raw in raw_ops]
     results: list[Result | None] = [None] * len(parsed)
     next_seq = db.session.execute(
         text("SELECT next_seq FROM device WHERE id = :d FOR UPDATE"), {"d": device_id}
     ).scalar_one()
-    run = DeviceRun(caller, device_id)
+    run = DeviceRun(caller, device_id, app_version=app_version)
     _screen(run, parsed, raw_ops, results)
     _load_held(run, next_seq)
     run.used |= set(run.reslotted)
@@ -319,8 +321,10 @@ def _finish(run: DeviceRun, new_next: int) -> None:
                 AS x(seq bigint, op_id uuid)
         """), {"d": run.device_id, "rows": json.dumps(
             [{"seq": k, "op_id": v} for k, v in run.reslotted.items()])})
-    db.session.execute(text("UPDATE device SET next_seq = :n, last_seen_at = now() WHERE id = :d"),
-                       {"n": new_next, "d": run.device_id})
+    db.session.execute(text(
+        "UPDATE device SET next_seq = :n, last_seen_at = now(), last_push_at = now(), "
+        "app_version = coalesce(:v, app_version) WHERE id = :d"),
+        {"n": new_next, "d": run.device_id, "v": run.app_version})
     stamp_changes(run.touched)
 
 

@@ -351,3 +351,12 @@ def test_demo_shapefile_zip_previews(admin):
     r = upload(admin, "/api/v1/admin/layers/import", data, "jianye.zip", datum="gcj02")
     assert r.status_code == 200, r.json
     assert (r.json["dry_run"] is True and r.json["summary"]["imported"] > 300) or r.json
+
+
+def test_devices_show_the_app_version_and_last_push(sup, client, make_user):
+    phone = ApiClient(client, make_user(grids=[G1]))
+    r = phone.client.post("/api/v1/sync/push", json={"device_id": phone.device_id, "ops": []},
+                          headers={**phone.headers, "X-App-Version": "0.1.0"})
+    assert r.status_code == 200
+    device = sup.get(f"/api/v1/admin/devices?user={phone.user['username']}").json["devices"][0]
+    assert device["app_version"] == "0.1.0" and device["last_push"] is not None

@@ -68,13 +68,11 @@ export async function api(path, { method = 'GET', json, body, headers = {}, time
     try { await res.text(); } catch { /* ignore */ }
   }
   if (!res.ok) {
-    if (res.status >= 500) {
-      // A 5xx means nothing is known about what happened.
-      const e = new HttpError(res.status, data);
-      e.transient = true;
-      throw e;
-    }
-    throw new HttpError(res.status, data);
+    const e = new HttpError(res.status, data);
+    e.retryAfter = res.headers.get('Retry-After');
+    // A 5xx means nothing is known about what happened (syncpolicy.js decides).
+    if (res.status >= 500) e.transient = true;
+    throw e;
   }
   return data;
 }

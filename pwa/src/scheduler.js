@@ -39,7 +39,9 @@ async function trigger(reason) {
   }
   if (reason === 'auto' && !backoff.ready()) { schedule(backoff.remaining() + 50); return null; }
   const r = await syncNow();
-  if (r.state === 'offline' || r.state === 'error') {
+  if (r.state === 'offline' || (r.state === 'error' && r.retry_at)) {
+    // syncpolicy.js decided to retry (a permanent 4xx has no retry_at: it waits for the
+    // user, new work or a reconnect).
     schedule(backoff.remaining() + 50);
   } else if (r.state === 'busy') {
     if ((await counts()).pending > 0) schedule(3000);

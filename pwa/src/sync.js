@@ -6,6 +6,7 @@ import { db, kvGet, kvSet, deviceId, useActiveUser } from './store.js';
 import { nextBatch, applyResults, wire, counts } from './outbox.js';
 import { uploadPendingPhotos } from './photos.js';
 import { Backoff } from './backoff.js';
+import { decide } from './syncpolicy.js';
 import { notify } from './bus.js';
 import { markOnline, markOffline } from './connection.js';
 
@@ -64,18 +65,12 @@ async function runSync({ pull }) {
     await kvSet('last_sync_ok', Date.now());
     return setStatus({ state: 'ok', pushed, pulled, message: c.rejected ? `同步完成，${c.rejected} 条被退回需处理` : '同步完成' });
   } catch (e) {
-    if (e instanceof HttpError && e.status === 401) {
-      return setStatus({ state: 'need_login', message: '登录已失效，请重新登录（未上传的记录仍保存在本机）' });
-    }
-    if (e instanceof HttpError && e.status === 403 && e.code === 'device_mismatch') {
-      return setStatus({ state: 'need_login', message: '设备与登录不符，请重新登录' });
-    }
-    const delay = backoff.fail();
-    if (e instanceof NetworkError) {
-      markOffline();
-      return setStatus({ state: 'offline', message: '无网络，稍后自动重试', retry_at: Date.now() + delay, pushed });
-    }
-    return setStatus({ state: 'error', message: `同步失败：${e.message}`, retry_at: Date.now() + delay, pushed });
+    // Anything else (storage, a bug) counts as a passing server error: retried, shown.
+    const known = e instanceof HttpError || e instanceof NetworkError;
+    const d = decide(known ? e : { status: 500, message: String((e && e.message) || e) }, { backoff });
+    if (d.state === 'offline') markOffline();
+    return setStatus({ state: d.state, message: d.message, pushed,
+      retry_at: d.delay === null || d.delay === undefined ? null : Date.now() + d.delay });
   }
 }
 

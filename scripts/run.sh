@@ -3,6 +3,9 @@
 # load the demo grids and users, then start gunicorn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+port=$port
+# Before anything slow: a taken port would only fail at gunicorn's bind, minutes later.
+python3 scripts/preflight.py port "$port"
 mkdir -p var
 if [ -z "${DATABASE_URL:-}" ]; then
   server=$(scripts/provision-db.sh)
@@ -13,8 +16,10 @@ if [ -z "${SECRET_KEY:-}" ]; then
   [ -f var/secret_key ] || .venv/bin/python -c "import secrets; print(secrets.token_hex(32))" > var/secret_key
   SECRET_KEY=$(cat var/secret_key); export SECRET_KEY
 fi
+# A database that is still starting (a reboot, a container) gets a bounded wait.
+.venv/bin/python scripts/preflight.py wait-db "$DATABASE_URL"
 .venv/bin/flask --app server db upgrade
 .venv/bin/flask --app server demo load
-echo "GridPatrol: http://localhost:${PORT:-8000}/ (field app), /console/ (supervisors)"
-exec .venv/bin/gunicorn --bind "0.0.0.0:${PORT:-8000}" --workers "${WORKERS:-3}" \
+echo "GridPatrol: http://localhost:$port/ (field app), /console/ (supervisors)"
+exec .venv/bin/gunicorn --bind "0.0.0.0:$port" --workers "${WORKERS:-3}" \
   --threads 4 --timeout 120 --access-logfile - 'server:create_app()'

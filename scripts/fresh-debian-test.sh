@@ -97,6 +97,20 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 # PostgreSQL cluster would start with the chroot's processes and outlive the run).
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod 0755 "$root/usr/sbin/policy-rc.d"
 
+# A network whose HTTPS goes through an inspecting proxy (as on the machine this was
+# written on) needs its CA trusted, as every machine on that network would: the host's
+# local CAs go into the chroot's store, and the clients are pointed at that store
+# (pip in a venv and Node.js use their own CA lists otherwise).
+tls_env=()
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  chroot "$root" /usr/sbin/update-ca-certificates >/dev/null 2>&1
+  bundle=/etc/ssl/certs/ca-certificates.crt
+  tls_env=(PIP_CERT=$bundle NODE_EXTRA_CA_CERTS=$bundle SSL_CERT_FILE=$bundle REQUESTS_CA_BUNDLE=$bundle)
+  log "the host trusts local CAs (/usr/local/share/ca-certificates): so does the chroot"
+fi
+
 rev=$(git rev-parse --short HEAD)
 [ -z "$(git status --porcelain --untracked-files=no)" ] || log "note: uncommitted changes are not tested (HEAD $rev is)"
 git clone -q --no-hardlinks "$repo" "$root/root/gridpatrol"
@@ -112,7 +126,7 @@ start=$(date +%s)
 set +e
 chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  PG_PRIVATE=1 PG_PRIVATE_PORT=5439 \
+  PG_PRIVATE=1 PG_PRIVATE_PORT=5439 "${tls_env[@]}" \
   bash -c 'cd /root/gridpatrol && make "$@"' make "${targets[@]}" 2>&1 | tee "$fresh/make.log"
 status=${PIPESTATUS[0]}
 set -e

@@ -3,7 +3,7 @@
 # load the demo grids and users, then start gunicorn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-port=$port
+port=${PORT:-8000}
 # Before anything slow: a taken port would only fail at gunicorn's bind, minutes later.
 python3 scripts/preflight.py port "$port"
 mkdir -p var

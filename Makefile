@@ -13,7 +13,7 @@ PWA_SOURCES := $(shell find pwa -path pwa/node_modules -prune -o -path pwa/dist 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FETCH = $(PYTHON) $(CURDIR)/scripts/preflight.py fetch
 
-.PHONY: run test test-fresh venv pwa system lint bench clean python-ok
+.PHONY: run test test-fresh check-deploy venv pwa system lint bench clean python-ok
 
 run: venv pwa
 	scripts/run.sh
@@ -25,6 +25,10 @@ test: venv pwa system
 # so not part of `make test`. See docs/operations.md.
 test-fresh:
 	scripts/fresh-debian-test.sh
+
+# deploy/systemd units (systemd-analyze verify) and deploy/nginx (nginx -t).
+check-deploy: venv
+	scripts/check-deploy.sh
 
 python-ok:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; GridPatrol needs Python >= 3.11 (Debian 12: apt-get install python3 python3-venv)" >&2; exit 1; }

@@ -70,7 +70,11 @@ python3 scripts/smoke.py "https://127.0.0.1:$tls_port" --insecure
 
 scripts/backup.sh "$tmp/backup"
 dump=$(ls "$tmp"/backup/db/*.dump)
-scripts/restore-check.sh "$dump"
+# Restored as for real: objects owned by an application role, not by the superuser.
+role="gridpatrol_rehearsal_$(date -u +%H%M%S)"
+psql -X -q "${DATABASE_URL/postgresql+psycopg:/postgresql:}" -c "CREATE ROLE $role LOGIN"
+RESTORE_ROLE=$role scripts/restore-check.sh "$dump" || { psql -X -q "${DATABASE_URL/postgresql+psycopg:/postgresql:}" -c "DROP ROLE $role"; exit 1; }
+psql -X -q "${DATABASE_URL/postgresql+psycopg:/postgresql:}" -c "DROP ROLE $role"
 photos_src=$(find "$ATTACHMENT_DIR" -type f | wc -l)
 photos_bak=$(find "$tmp/backup/attachments" -type f | wc -l)
 log "photo files: $photos_src in ATTACHMENT_DIR, $photos_bak in the backup"

@@ -6,6 +6,11 @@
 #
 # Run it against a quiet source (or expect the tables written since the dump to differ).
 # The restored database is dropped afterwards unless KEEP=1. Exit 1 on any difference.
+#
+# It restores the way docs/operations.md says to restore for real: connected as a
+# superuser, PostGIS created first, the dump's own extension entries (and PostGIS's
+# spatial_ref_sys rows) left out, every object owned by RESTORE_ROLE when it is set (the
+# application's role; the new database is then owned by it too).
 set -euo pipefail
 dump=${1:?usage: scripts/restore-check.sh DUMP}
 url=${DATABASE_URL:?DATABASE_URL must be set (the database the dump came from)}
@@ -14,13 +19,19 @@ server=${src%/*}
 target=gridpatrol_restore_$(date -u +%Y%m%d%H%M%S)
 dst="$server/$target"
 
-psql -X -q -v ON_ERROR_STOP=1 "$server/postgres" -c "CREATE DATABASE $target"
+owner=${RESTORE_ROLE:+OWNER $RESTORE_ROLE}
+psql -X -q -v ON_ERROR_STOP=1 "$server/postgres" -c "CREATE DATABASE $target $owner"
 cleanup() {
   [ "${KEEP:-0}" = 1 ] || psql -X -q "$server/postgres" -c "DROP DATABASE IF EXISTS $target WITH (FORCE)"
 }
 trap cleanup EXIT
-# --no-owner: the new database belongs to whoever restores (another server, another role).
-pg_restore --no-owner --exit-on-error --dbname="$dst" "$dump"
+psql -X -q -v ON_ERROR_STOP=1 "$dst" -c "CREATE EXTENSION postgis"
+list=$(mktemp); trap 'rm -f "$list"; cleanup' EXIT
+pg_restore --list "$dump" | grep -v -E ' (EXTENSION|COMMENT - EXTENSION) | TABLE DATA public spatial_ref_sys ' > "$list"
+# --no-owner (+ --role): objects belong to the application's role on this server, whoever
+# owned them where the dump was taken.
+pg_restore --no-owner ${RESTORE_ROLE:+--role="$RESTORE_ROLE"} --exit-on-error \
+  --use-list="$list" --dbname="$dst" "$dump"
 
 counts() {
   psql -X -Atq -v ON_ERROR_STOP=1 "$1" <<'SQL'
@@ -32,6 +43,11 @@ SQL
 diff <(counts "$src") <(counts "$dst") > /dev/null && same=1 || same=0
 join <(counts "$src") <(counts "$dst") | awk '{printf "%-40s %10s %10s%s\n", $1, $2, $3, ($2 == $3 ? "" : "  DIFFERENT")}'
 tables=$(counts "$dst" | wc -l)
+if [ -n "${RESTORE_ROLE:-}" ]; then
+  others=$(psql -X -Atq "$dst" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'
+    AND tablename <> 'spatial_ref_sys' AND tableowner <> '$RESTORE_ROLE'")
+  [ "$others" = 0 ] || { echo "restore-check: $others tables not owned by $RESTORE_ROLE"; exit 1; }
+fi
 if [ "$same" = 1 ]; then
   echo "restore-check: $tables tables, every row count equal ($dump -> $target)"
 else

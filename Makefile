@@ -13,7 +13,7 @@ PWA_SOURCES := $(shell find pwa -path pwa/node_modules -prune -o -path pwa/dist 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FETCH = $(PYTHON) $(CURDIR)/scripts/preflight.py fetch
 
-.PHONY: run test test-fresh check-deploy rehearse-deploy venv pwa system lint bench clean python-ok
+.PHONY: run test test-fresh test-docker check-deploy rehearse-deploy venv pwa system lint bench clean python-ok
 
 run: venv pwa
 	scripts/run.sh
@@ -34,6 +34,10 @@ check-deploy: venv
 rehearse-deploy: venv pwa
 	scripts/check-deploy.sh
 	scripts/rehearse-deploy.sh
+
+# docker/Dockerfile and a PostGIS image built and run under podman; not in `make test`.
+test-docker:
+	scripts/podman-test.sh
 
 python-ok:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; GridPatrol needs Python >= 3.11 (Debian 12: apt-get install python3 python3-venv)" >&2; exit 1; }

@@ -6,6 +6,7 @@
 #   scripts/fresh-debian-test.sh            # make test
 #   scripts/fresh-debian-test.sh run-help   # any other make target(s) instead
 #   FRESH_KEEP=1 …                          # keep var/fresh/root afterwards, to look inside
+#   scripts/fresh-debian-test.sh --base-only  # only build var/fresh/base (podman-test.sh)
 #
 # Honesty about the database: a chroot shares the host's network, so the host's PostgreSQL
 # on 127.0.0.1:5432 answers inside it. The run sets PG_PRIVATE=1 and PG_PRIVATE_PORT=5439,
@@ -84,6 +85,11 @@ EOF
   chroot "$base" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
     sh -c 'apt-get update -qq && apt-get upgrade -y -qq && apt-get clean' >> "$fresh/debootstrap.log" 2>&1
   touch "$base/.complete"
+fi
+
+if [ "${targets[0]}" = --base-only ]; then
+  trap - EXIT
+  exit 0
 fi
 
 if findmnt -rn -o TARGET | grep -q "^$root/"; then

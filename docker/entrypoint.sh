@@ -16,7 +16,7 @@ fi
 
 # 1. Wait until the database accepts connections: bounded (DB_WAIT_SECONDS, 60), then
 #    one line saying what to do, never a stack trace (scripts/preflight.py).
-python /app/scripts/preflight.py wait-db "$DATABASE_URL"
+PREFLIGHT_NAME=entrypoint python /app/scripts/preflight.py wait-db "$DATABASE_URL"
 
 # 2. Schema (idempotent; the first migration also runs CREATE EXTENSION postgis).
 flask --app server db upgrade

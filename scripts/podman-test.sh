@@ -85,10 +85,10 @@ url="postgresql+psycopg://gridpatrol:$password@127.0.0.1:$db_port/gridpatrol"
 out=$(podman run --rm --no-healthcheck -e DATABASE_URL="postgresql+psycopg://gridpatrol:$password@127.0.0.1:1/gridpatrol" \
   -e DB_WAIT_SECONDS=2 localhost/gridpatrol:test true 2>&1) && { log "expected a failure"; exit 1; }
 echo "$out" | sed 's/^/  | /'
-if echo "$out" | grep -q Traceback || ! echo "$out" | grep -q "did not accept connections within 2 s"; then
+if grep -q Traceback <<<"$out" || ! grep -q "did not accept connections within 2 s" <<<"$out"; then
   log "the unreachable database did not give the one-line message"; exit 1
 fi
-echo "$out" | grep -q "$password" && { log "the password was printed"; exit 1; }
+if grep -q "$password" <<<"$out"; then log "the password was printed"; exit 1; fi
 
 # 2. The app first, its database 5 s later: the entrypoint waits, migrates, loads the demo.
 podman run -d --name "$app" --no-healthcheck -e DATABASE_URL="$url" -e SECRET_KEY=podman-test \
@@ -102,11 +102,14 @@ for i in $(seq 180); do
   [ "$i" -lt 180 ] || break
   sleep 1
 done
-podman logs "$app" 2>&1 | grep -E "^(entrypoint|make):|Running upgrade|loading|Listening at" | sed 's/^/  app | /' | head -20
-podman logs "$app" 2>&1 | grep -q "waiting for the database" || { log "the app did not wait for its database"; podman logs "$app" | tail -20; exit 1; }
+logs=$(podman logs "$app" 2>&1)  # whole, not piped into grep -q (pipefail + SIGPIPE)
+echo "$logs" | grep -E "^(entrypoint):|Running upgrade|Listening at" | sed 's/^/  app | /'
+grep -q "entrypoint: waiting for the database" <<<"$logs" || { log "the app did not wait for its database"; exit 1; }
 python3 scripts/smoke.py "http://127.0.0.1:$app_port"
 # The image's HEALTHCHECK command, run by hand (podman needs systemd to schedule it).
-podman exec "$app" sh -c "$(podman inspect -f '{{join .Config.Healthcheck.Test " "}}' localhost/gridpatrol:test | sed 's/^CMD-SHELL //')" \
-  && log "HEALTHCHECK command: ok"
-podman exec "$app" id -un | grep -qx gridpatrol && log "the app runs as gridpatrol, not root"
+health=$(podman inspect -f '{{range $i, $a := .Config.Healthcheck.Test}}{{if $i}}{{$a}} {{end}}{{end}}' localhost/gridpatrol:test)
+podman exec "$app" sh -c "$health" || { log "the HEALTHCHECK command failed: $health"; exit 1; }
+log "HEALTHCHECK command: ok"
+[ "$(podman exec "$app" id -un)" = gridpatrol ] || { log "the app runs as $(podman exec "$app" id -un)"; exit 1; }
+log "the app runs as gridpatrol, not root"
 log "OK in $(( $(date +%s) - start )) s"

@@ -31,7 +31,8 @@ EXIT_UNREACHABLE = 3
 
 
 def say(message: str) -> None:
-    print(f"make: {message}", file=sys.stderr)
+    # "make:" when make runs it; the container entrypoint and systemd name themselves.
+    print(f"{os.environ.get('PREFLIGHT_NAME', 'make')}: {message}", file=sys.stderr)
 
 
 # ---- Python ------------------------------------------------------------------------
@@ -203,7 +204,10 @@ def wait_db(url: str, seconds: float) -> int:
             psycopg.connect(dsn, connect_timeout=3).close()
             return 0
         except psycopg.OperationalError as exc:
-            last = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+            # psycopg's first line says what failed ("connection to server at … failed:
+            # Connection refused"); the hint lines after it add nothing here.
+            lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+            last = lines[0] if lines else repr(exc)
             if time.monotonic() >= deadline:
                 where = re.sub(r"//[^@/]*@", "//", dsn)  # never print a password
                 say(f"the database {where} did not accept connections within {seconds:g} s "

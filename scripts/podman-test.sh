@@ -107,7 +107,8 @@ echo "$logs" | grep -E "^(entrypoint):|Running upgrade|Listening at" | sed 's/^/
 grep -q "entrypoint: waiting for the database" <<<"$logs" || { log "the app did not wait for its database"; exit 1; }
 python3 scripts/smoke.py "http://127.0.0.1:$app_port"
 # The image's HEALTHCHECK command, run by hand (podman needs systemd to schedule it).
-health=$(podman inspect -f '{{range $i, $a := .Config.Healthcheck.Test}}{{if $i}}{{$a}} {{end}}{{end}}' localhost/gridpatrol:test)
+health=$(podman image inspect localhost/gridpatrol:test \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["Healthcheck"]["Test"][1])')
 podman exec "$app" sh -c "$health" || { log "the HEALTHCHECK command failed: $health"; exit 1; }
 log "HEALTHCHECK command: ok"
 [ "$(podman exec "$app" id -un)" = gridpatrol ] || { log "the app runs as $(podman exec "$app" id -un)"; exit 1; }

@@ -7,6 +7,8 @@
 #   scripts/fresh-debian-test.sh run-help   # any other make target(s) instead
 #   FRESH_KEEP=1 …                          # keep var/fresh/root afterwards, to look inside
 #   scripts/fresh-debian-test.sh --base-only  # only build var/fresh/base (podman-test.sh)
+#   FRESH_OFFLINE=1 …                       # no network at all (unshare -n): make must
+#                                           # stop with one line naming the registry
 #
 # Honesty about the database: a chroot shares the host's network, so the host's PostgreSQL
 # on 127.0.0.1:5432 answers inside it. The run sets PG_PRIVATE=1 and PG_PRIVATE_PORT=5439,
@@ -130,7 +132,9 @@ mount -t tmpfs -o mode=1777,size=2g shm "$root/dev/shm"; mounted+=("$root/dev/sh
 log "make ${targets[*]} at $rev, as root in a clean environment"
 start=$(date +%s)
 set +e
-chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+offline=()
+[ "${FRESH_OFFLINE:-0}" != 1 ] || offline=(unshare --net)
+"${offline[@]}" chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   PG_PRIVATE=1 PG_PRIVATE_PORT=5439 "${tls_env[@]}" \
   bash -c 'cd /root/gridpatrol && make "$@"' make "${targets[@]}" 2>&1 | tee "$fresh/make.log"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -87,3 +88,13 @@ def test_an_install_failing_for_another_reason_keeps_its_status() -> None:
                   "sh", "-c", "echo 'E: Unable to locate package nothing'; exit 100")
     assert result.returncode == 100
     assert "could not reach" not in result.stderr
+
+
+def test_deployment_files_verify() -> None:
+    # systemd-analyze verify + nginx -t on deploy/ (make check-deploy installs the tools).
+    if not shutil.which("systemd-analyze") or not (shutil.which("nginx")
+                                                   or os.path.exists("/usr/sbin/nginx")):
+        pytest.skip("systemd-analyze or nginx missing: make check-deploy installs them")
+    result = _run("scripts/check-deploy.sh", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "units OK" in result.stderr and "nginx -t" in result.stderr

@@ -1,14 +1,19 @@
 # GridPatrol: `make run` serves the app on :8000; `make test` runs every test.
-# Both install what they need first (venv, npm packages and the PWA build, PostGIS and
-# Chromium from Debian's packages).
+# Both install what they need first: the venv, Node.js when the machine has none recent
+# enough (from PyPI, into the venv), npm packages and the PWA build, PostGIS and Chromium
+# from Debian's packages. A fresh Debian 12 needs only python3, make and git.
 
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 PWA_STAMP := pwa/dist/index.html
 PWA_SOURCES := $(shell find pwa -path pwa/node_modules -prune -o -path pwa/dist -prune -o -type f -print 2>/dev/null)
+# The venv's bin first: its node/npm (scripts/ensure-node.sh) win over an old system one.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+FETCH = $(PYTHON) $(CURDIR)/scripts/preflight.py fetch
 
-.PHONY: run test venv pwa system lint bench fuzz clean
+.PHONY: run test test-fresh test-docker check-deploy rehearse-deploy venv pwa system lint bench fuzz clean python-ok
 
 run: venv pwa
 	scripts/run.sh
@@ -16,21 +21,43 @@ run: venv pwa
 test: venv pwa system
 	scripts/test.sh
 
-venv: $(STAMP)
+# A fresh Debian 12 chroot (debootstrap) runs `make test` as a newcomer would; slow, and
+# so not part of `make test`. See docs/operations.md.
+test-fresh:
+	scripts/fresh-debian-test.sh
 
-$(STAMP): setup.cfg pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV) || \
-		(apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV))
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+# deploy/systemd units (systemd-analyze verify) and deploy/nginx (nginx -t).
+check-deploy: venv
+	scripts/check-deploy.sh
+
+# docs/operations.md on this machine: run.sh, nginx + TLS, smoke, backup, restore.
+rehearse-deploy: venv pwa
+	scripts/check-deploy.sh
+	scripts/rehearse-deploy.sh
+
+# docker/Dockerfile and a PostGIS image built and run under podman; not in `make test`.
+test-docker:
+	scripts/podman-test.sh
+
+python-ok:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; GridPatrol needs Python >= 3.11 (Debian 12: apt-get install python3 python3-venv)" >&2; exit 1; }
+	@$(PYTHON) scripts/preflight.py python
+
+venv: python-ok $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml | python-ok
+	PYTHON=$(PYTHON) scripts/ensure-venv.sh
 	touch $@
 
-pwa: $(PWA_STAMP)
+pwa: venv $(PWA_STAMP)
 
 # npm 11 can refuse a lockfile that lists only this platform's optional packages (rollup's
 # native builds); then the same locked versions are installed with `npm install --no-save`.
-$(PWA_STAMP): $(PWA_SOURCES)
-	cd pwa && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save)
+# Exit status 3 is "registry unreachable" (scripts/preflight.py): no second try then.
+$(PWA_STAMP): $(PWA_SOURCES) | $(STAMP)
+	scripts/ensure-node.sh
+	cd pwa && { $(FETCH) npm -- npm ci --no-audit --no-fund || { rc=$$?; [ $$rc != 3 ] || exit 3; \
+		$(FETCH) npm -- npm install --no-audit --no-fund --no-save; }; }
 	cd pwa && npm run build
 
 system:

@@ -14,26 +14,9 @@ if [ -z "${SECRET_KEY:-}" ]; then
   log "warning: SECRET_KEY is not set; a random one is used per process"
 fi
 
-# 1. Wait until the database accepts connections.
-python - <<'PY'
-import os
-import sys
-import time
-
-import psycopg
-
-url = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://", 1)
-deadline = time.monotonic() + float(os.environ.get("DB_WAIT_SECONDS", "60"))
-while True:
-    try:
-        psycopg.connect(url, connect_timeout=3).close()
-        break
-    except psycopg.OperationalError as exc:
-        if time.monotonic() > deadline:
-            sys.exit(f"entrypoint: the database is not reachable: {exc}")
-        print("entrypoint: waiting for the database…", file=sys.stderr)
-        time.sleep(2)
-PY
+# 1. Wait until the database accepts connections: bounded (DB_WAIT_SECONDS, 60), then
+#    one line saying what to do, never a stack trace (scripts/preflight.py).
+PREFLIGHT_NAME=entrypoint python /app/scripts/preflight.py wait-db "$DATABASE_URL"
 
 # 2. Schema (idempotent; the first migration also runs CREATE EXTENSION postgis).
 flask --app server db upgrade

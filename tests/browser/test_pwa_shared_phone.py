@@ -7,6 +7,7 @@ import os
 import pathlib
 
 from tests.browser.test_pwa_helpers import (
+    PASSWORD,
     Device,
     field_page,
     go_offline_and_reload,
@@ -173,7 +174,7 @@ def test_unsent_work_blocks_logout_and_survives_another_user(live_server, new_co
 
     # B signs in: A's unsent report stays, unseen by B; A's pulled data is gone.
     page.get_by_test_id("login-username").fill(b)
-    page.get_by_test_id("login-password").fill("pw-123456")
+    page.get_by_test_id("login-password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
     page.get_by_test_id("duty-report").wait_for()
     wait_synced(page)
@@ -258,7 +259,7 @@ def test_old_shared_database_is_adopted_by_its_user(live_server, new_context, db
     here = inside_point(GRID_A)
     old_device = f"d-{uuid.uuid4()}"
     r = requests.post(live_server.url + "/api/v1/auth/token", json={
-        "username": a, "password": "pw-123456", "device_id": old_device}, timeout=10)
+        "username": a, "password": PASSWORD, "device_id": old_device}, timeout=10)
     r.raise_for_status()
     hh = str(uuid.uuid4())
     op = {"device_seq": 1, "op_id": str(uuid.uuid4()), "entity": "household", "id": hh,
@@ -285,7 +286,7 @@ def test_old_shared_database_is_adopted_by_its_user(live_server, new_context, db
     page.get_by_test_id("sync-now").click()
     page.get_by_test_id("login-username").wait_for()
     page.get_by_test_id("login-username").fill(b)
-    page.get_by_test_id("login-password").fill("pw-123456")
+    page.get_by_test_id("login-password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
     page.get_by_test_id("duty-report").wait_for()
     names = page.evaluate("indexedDB.databases().then(l => l.map(d => d.name))")

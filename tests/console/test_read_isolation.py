@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ApiClient, unique
+from tests.conftest import PASSWORD, ApiClient, unique
 from tests.console.helpers import NOW, tile_url
 
 GRID = "320105001001004"
@@ -212,7 +212,7 @@ def world(app, inside_points, database_url):
             args += ["--area", a]
         if kw.get("dept"):
             args += ["--dept", kw["dept"]]
-        result = app.test_cli_runner().invoke(args=args, input="pw-123456\n")
+        result = app.test_cli_runner().invoke(args=args, input=PASSWORD + "\n")
         assert result.exit_code == 0, result.output
         return ApiClient(client, name)
 

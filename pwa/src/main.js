@@ -67,7 +67,7 @@ function shell() {
   const banner = h('div', { id: 'update-banner' });
   const header = h('header', { class: 'bar' },
     h('h1', {}, h('a', { href: '#/', style: { color: '#fff', textDecoration: 'none' }, testid: 'nav-home' }, '网格巡查')),
-    h('span', { class: 'who', testid: 'whoami' }, user ? `${userName(user)}（${roleName(user.role)}）` : ''),
+    h('span', { class: 'who', testid: 'whoami', 'data-username': user ? user.username : '' }, user ? `${userName(user)}（${roleName(user.role)}）` : ''),
   );
   const main = h('main', { id: 'screen' });
   mount(app, banner, header, status, main);

@@ -164,7 +164,7 @@ def test_unsent_work_blocks_logout_and_survives_another_user(live_server, new_co
     backup = json.loads(pathlib.Path(dl.value.path()).read_text(encoding="utf-8"))
     assert [o["data"]["note"] for o in backup["ops"]] == [note]
     page.get_by_test_id("logout-force").wait_for()  # offered only after the export
-    assert page.get_by_test_id("whoami").inner_text() == a
+    assert page.get_by_test_id("whoami").get_attribute("data-username") == a
 
     # A's session ends on the server (expired, revoked): nobody signs out.
     db.execute("update token set revoked_at = now() where user_id = (select id from app_user where username = %s)", (a,))
@@ -275,7 +275,7 @@ def test_old_shared_database_is_adopted_by_its_user(live_server, new_context, db
     page.goto("/")
     page.get_by_test_id("duty-report").wait_for()
     wait_synced(page)
-    assert page.get_by_test_id("whoami").inner_text() == a
+    assert page.get_by_test_id("whoami").get_attribute("data-username") == a
     assert device_id(page) == old_device
     assert db.execute("select device_id from op_log where op_id = %s", (op["op_id"],)).fetchone()[0] == old_device
     assert db.execute("select count(*) from record where id = %s", (hh,)).fetchone()[0] == 1

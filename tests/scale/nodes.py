@@ -72,6 +72,8 @@ class Nginx:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20) -> None:
+        if not Path(NGINX).exists():
+            raise RuntimeError("nginx is missing: apt-get install nginx-light")
         self.proc = subprocess.Popen(
             [NGINX, "-c", str(self.conf), "-p", str(self.tmp), "-g", "daemon off;"],
             stdout=(self.tmp / "stdout.log").open("ab"), stderr=subprocess.STDOUT,

@@ -76,6 +76,8 @@ class PgBouncer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20) -> None:
+        if not Path(PGBOUNCER).exists():
+            raise RuntimeError("pgbouncer is missing: apt-get install pgbouncer")
         # pgbouncer refuses to run as root; -u drops to postgres (whose tmp it can read).
         args = [PGBOUNCER, str(self.ini)]
         if os.geteuid() == 0:

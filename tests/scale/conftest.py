@@ -27,9 +27,9 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
         server.stop()
 
 
-def s3_config(server: SeaweedFS, bucket: str | None = None) -> dict[str, Any]:
-    """App config for a fresh bucket (created here) on ``server``."""
-    config: dict[str, Any] = server.env(bucket or f"gp-{secrets.token_hex(4)}")
+def s3_config(server: SeaweedFS, bucket: str = "gridpatrol-test") -> dict[str, Any]:
+    """App config for a fresh prefix of ``bucket`` (created if missing) on ``server``."""
+    config: dict[str, Any] = server.env(bucket, prefix=f"t{secrets.token_hex(4)}")
     store = storage.store_for(config["ATTACHMENT_STORE"], config)
     store.ensure_bucket()  # type: ignore[attr-defined]
     return config

@@ -56,8 +56,10 @@ class SeaweedFS:
     def command(self) -> list[str]:
         args = [str(WEED), "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                 f"-dir={self.root / 'data'}", "-filer", "-s3", f"-s3.port={self.s3_port}",
-                f"-s3.config={self.config}", "-master.volumeSizeLimitMB=64",
-                "-volume.max=8"]
+                f"-s3.config={self.config}",
+                # Each bucket is a collection that grows several volumes of its own:
+                # small volumes, and room for many of them.
+                "-master.volumeSizeLimitMB=16", "-volume.max=200"]
         args += [f"-{k}={v}" for k, v in self.ports.items()]
         if self.domain:
             args.append(f"-s3.domainName={self.domain}")

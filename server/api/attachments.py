@@ -111,6 +111,13 @@ def get_attachment(sha256: str):
     if _not_modified(sha256):
         return Response(status=304, headers=_headers(sha256))
     # Streamed in chunks, from disk or S3 alike; the size is the database's.
-    chunks = store().stream(sha256)
+    try:
+        chunks = store().stream(sha256)
+    except FileNotFoundError:
+        # Recorded but not in the store: a node pointed at the wrong store, or bytes lost.
+        # The same 404 as for bytes the server never had, never a 500.
+        current_app.logger.error("attachment %s is recorded but not in %s", sha256,
+                                 store().describe())
+        raise ApiError(404, "not_found", "no such photo") from None
     return Response(chunks, mimetype=row.content_type,
                     headers={**_headers(sha256), "Content-Length": str(row.size)})

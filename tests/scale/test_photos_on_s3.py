@@ -30,6 +30,16 @@ def test_bytes_are_objects_in_the_bucket_not_files(signed_in, app):
     assert r.status_code == 200 and r.data == data and r.headers["Content-Length"] == str(len(data))
 
 
+def test_recorded_but_missing_from_the_store_is_404_not_500(signed_in, app):
+    dev = signed_in(grids=[GRID])
+    data = JPEG + b"lost"
+    assert put(dev, sha(data), data).status_code == 201
+    store = storage.from_app(app)
+    store.client.delete_object(Bucket=store.bucket, Key=store.key(sha(data)))  # type: ignore[attr-defined]
+    r = dev.get(f"/api/v1/attachments/{sha(data)}")
+    assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+
+
 def test_virtual_host_addressing(seaweed, monkeypatch):
     """Aliyun OSS takes only virtual-host requests (``BUCKET.ENDPOINT``). No DNS here
     resolves ``*.localhost``, so the test process resolves it to 127.0.0.1 itself; the

@@ -3,6 +3,7 @@ has: the bytes really are objects in the bucket, and virtual-host addressing wor
 
 from __future__ import annotations
 
+import secrets
 import socket
 from pathlib import Path
 
@@ -14,6 +15,22 @@ from tests.sync.helpers import GRID
 from tests.sync.test_attachments import *  # noqa: F403 (collected again, on S3)
 from tests.sync.test_attachments import JPEG, put, sha
 from tests.sync.test_photo_privacy import *  # noqa: F403
+
+# That one uploads the module's fixed JPEG and expects a 201: in a session that also runs
+# tests/sync (one database) the bytes are already recorded. Same test, fresh bytes:
+del test_upload_head_and_idempotent_put  # noqa: F821
+
+
+def test_upload_head_and_idempotent_put_on_s3(signed_in):
+    dev = signed_in(grids=[GRID])
+    data = JPEG + secrets.token_bytes(16)
+    h = sha(data)
+    assert dev.client.head(f"/api/v1/attachments/{h}", headers=dev.headers).status_code == 404
+    assert put(dev, h, data).status_code == 201
+    assert put(dev, h, data).status_code == 200
+    assert dev.client.head(f"/api/v1/attachments/{h}", headers=dev.headers).status_code == 200
+    got = dev.get(f"/api/v1/attachments/{h}")
+    assert got.status_code == 200 and got.data == data
 
 
 def test_bytes_are_objects_in_the_bucket_not_files(signed_in, app):

@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(__import__("server.cli_rollups", fromlist=["x"]).rollups_cli)
     app.cli.add_command(__import__("server.cli_audit", fromlist=["x"]).audit_cli)
     app.cli.add_command(__import__("server.cli_basemap", fromlist=["x"]).basemap_cli)
+    app.cli.add_command(__import__("server.cli_storage", fromlist=["x"]).attachments_cli)
 
 
 def _fail(message: str) -> None:

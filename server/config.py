@@ -21,6 +21,12 @@ def _float(name: str, default: float) -> float:
 DEFAULT_PG_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
 
 
+def _prepare_threshold() -> int | None:
+    """psycopg's ``prepare_threshold``: an integer (its default is 5), or ``none``."""
+    value = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
+    return None if value in ("none", "off", "") else int(value)
+
+
 def load_config() -> dict[str, Any]:
     """Read settings from the environment (docs/protocol.md "Configuration and CLI")."""
     return {
@@ -35,8 +41,11 @@ def load_config() -> dict[str, Any]:
         # PG_OPTIONS="" keeps the server's defaults.
         # No pool_pre_ping: server.dbconn.watch_pool checks connections on checkout
         # without a round trip, and pings those idle for longer than this.
+        # DB_PREPARE_THRESHOLD=none: no server-side prepared statements, for PgBouncer
+        # in transaction mode before 1.21 (docs/operations.md "Scaling out").
         "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {
-            "options": os.environ.get("PG_OPTIONS", DEFAULT_PG_OPTIONS)}},
+            "options": os.environ.get("PG_OPTIONS", DEFAULT_PG_OPTIONS),
+            "prepare_threshold": _prepare_threshold()}},
         "DB_PING_IDLE_SECONDS": _float("DB_PING_IDLE_SECONDS", 30.0),
         # A random key per process would log everyone out on restart; it is only the
         # fallback for a developer's first run, and README says to set it.

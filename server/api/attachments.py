@@ -3,14 +3,14 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flask import Response, current_app, request, send_file
+from flask import Response, current_app, request
 
 from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
-from server.errors import ApiError
+from server.errors import RETRY_AFTER_SECONDS, ApiError, error_body
 from server.extensions import db
-from server.services import photos
-from server.services.storage import FileStore
+from server.services import photos, storage
+from server.services.storage import AttachmentStore, StoreUnavailable
 
 PREFIX = "/attachments"
 blp = Blueprint("attachments", __name__, description="Photos, addressed by their SHA-256")
@@ -28,8 +28,18 @@ STORED = {"application/json": {"schema": {"type": "object", "properties": {
     "content_type": {"type": "string", "enum": list(MAGIC)}}}}}
 
 
-def store() -> FileStore:
-    return FileStore(current_app.config["ATTACHMENT_DIR"])
+def store() -> AttachmentStore:
+    """``ATTACHMENT_STORE`` (file or S3), else the ``ATTACHMENT_DIR`` file store."""
+    return storage.from_app(current_app)
+
+
+@blp.errorhandler(StoreUnavailable)
+def _store_unavailable(exc: StoreUnavailable):
+    # Nothing was recorded (the row is written only after the bytes are stored), so the
+    # phone's outbox simply retries; the push that names the photo never waits on S3.
+    current_app.logger.warning("attachment store unavailable: %s", exc)
+    body = error_body("storage_unavailable", "photo storage is unavailable; try again later")
+    return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def _check_name(sha256: str) -> None:
@@ -114,6 +124,14 @@ def get_attachment(sha256: str):
     row = _readable(sha256)
     if _not_modified(sha256):
         return Response(status=304, headers=_headers(sha256))
-    response = send_file(store().open(sha256), mimetype=row.content_type)
-    response.headers.update(_headers(sha256))
-    return response
+    # Streamed in chunks, from disk or S3 alike; the size is the database's.
+    try:
+        chunks = store().stream(sha256)
+    except FileNotFoundError:
+        # Recorded but not in the store: a node pointed at the wrong store, or bytes lost.
+        # The same 404 as for bytes the server never had, never a 500.
+        current_app.logger.error("attachment %s is recorded but not in %s", sha256,
+                                 store().describe())
+        raise ApiError(404, "not_found", "no such photo") from None
+    return Response(chunks, mimetype=row.content_type,
+                    headers={**_headers(sha256), "Content-Length": str(row.size)})

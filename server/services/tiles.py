@@ -44,6 +44,7 @@ from server.scope import area_filter, grid_filter, record_filter
 from server.services import rollups
 from server.services.desk import light_sql, today, window
 from server.sqlgeo import LAT, LON, in_range
+from sync.incident import open_status_sql
 from sync.records import INSPECTION_KINDS
 
 LAYERS = ("grids", "inspections", "incidents", "tracks", "heat")
@@ -270,8 +271,7 @@ def incidents_sql(caller: Caller, tile: Tile, args: dict[str, Any]) -> tuple[str
         where = _record_where(caller, args, "incident", tile, params, 0.0)
         counts = "".join(f", count(*) FILTER (WHERE p.light = '{c}')::int AS {c}"
                          for c in ("green", "yellow", "red"))
-        counts += (", count(*) FILTER (WHERE p.status NOT IN ('closed', 'rejected', 'void'))"
-                   "::int AS open")
+        counts += f", count(*) FILTER (WHERE {open_status_sql('p')})::int AS open"
         body = _cluster_body(_points("incident", where, f", r.status, {light} AS light",
                                      STAGE_JOIN), CLUSTER, counts)
     else:
@@ -384,7 +384,7 @@ def _measure_sql(measure: str, rf: str, args: dict[str, Any], params: dict[str, 
     if measure in ("open", "overdue"):
         overdue = " AND r.due_at < now()" if measure == "overdue" else ""
         return (f"(SELECT count(*) {base} AND r.entity = 'incident' "
-                f"AND r.status NOT IN ('closed', 'rejected', 'void'){overdue}{dates})::float8")
+                f"AND {open_status_sql('r')}{overdue}{dates})::float8")
     params["ref"] = min(t1, datetime.now(t1.tzinfo)) if t1 else None
     return (f"floor(extract(epoch FROM (coalesce(CAST(:ref AS timestamptz), now()) - "
             f"(SELECT max(r.created_at) {base} AND r.entity = 'inspection' AND r.kind = 'visit'"

@@ -169,6 +169,24 @@ DEFAULT_LIMITS_MIN: dict[str, tuple[int, int]] = {
 RURAL_VERIFY_MIN = 120
 
 
+def stage_minutes(status: str | None, urgent: bool, *, rural: bool = False,
+                  limits: dict[str, tuple[int, int]] | None = None) -> int | None:
+    """Minutes allowed in ``status``; ``None`` for stages with no clock.
+
+    >>> stage_minutes("dispatched", False), stage_minutes("handled", True, rural=True)
+    (1440, 120)
+    >>> stage_minutes("closed", True) is None
+    True
+    """
+    table = limits or DEFAULT_LIMITS_MIN
+    if status is None or status not in table:
+        return None
+    minutes = table[status][0 if urgent else 1]
+    if status == "handled" and rural:
+        minutes = max(minutes, RURAL_VERIFY_MIN)  # rural verification travels further
+    return minutes
+
+
 def due_at(
     status: str | None,
     urgent: bool,
@@ -188,10 +206,147 @@ def due_at(
     >>> due_at("closed", False, t) is None
     True
     """
-    table = limits or DEFAULT_LIMITS_MIN
-    if status is None or status not in table:
+    minutes = stage_minutes(status, urgent, rural=rural, limits=limits)
+    return None if minutes is None else entered_at + timedelta(minutes=minutes)
+
+
+# The traffic light: green, then yellow from this fraction of the stage's time, red at due.
+LIGHT_YELLOW_AT = 0.8
+# What is left of the stage when yellow starts, rounded so that SQL reads ``0.2`` (the
+# server's expression has always been ``due - (due - since) * 0.2``).
+_GREEN_LEFT = round(1 - LIGHT_YELLOW_AT, 6)
+
+
+def traffic_light(now: datetime, since: datetime, due: datetime | None) -> str | None:
+    """``green``, ``yellow`` or ``red`` for a stage entered at ``since`` and due at ``due``.
+
+    >>> from datetime import timezone
+    >>> t = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+    >>> [traffic_light(t + timedelta(minutes=m), t, t + timedelta(minutes=10))
+    ...  for m in (7, 8, 10)]
+    ['green', 'yellow', 'red']
+    >>> traffic_light(t, t, None) is None
+    True
+    """
+    if due is None:
         return None
-    minutes = table[status][0 if urgent else 1]
-    if status == "handled" and rural:
-        minutes = max(minutes, RURAL_VERIFY_MIN)
-    return entered_at + timedelta(minutes=minutes)
+    if now >= due:
+        return "red"
+    return "yellow" if now >= due - (due - since) * _GREEN_LEFT else "green"
+
+
+
+# --- the same rules as SQL fragments ------------------------------------------------------
+# The server's set-based SQL cannot call the functions above, so these write them out as
+# SQL, from the same tables: no status list or minute figure is ever typed in server SQL.
+# Everything interpolated here is a constant of this module, never user input.
+
+def _sql_list(values: Collection[str]) -> str:
+    """``('a', 'b')``: a SQL list of string literals.
+
+    >>> _sql_list(("closed", "void"))
+    "('closed', 'void')"
+    """
+    for v in values:
+        if "'" in v:
+            raise ValueError(f"not a SQL-safe status: {v!r}")
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def all_statuses() -> tuple[str, ...]:
+    """Every status the state machine knows, in the order of ``sync.records``.
+
+    >>> all_statuses()[:3], len(all_statuses())
+    (('reported', 'accepted', 'rejected'), 12)
+    """
+    from sync.records import INCIDENT_STATUSES
+    return INCIDENT_STATUSES
+
+
+def open_statuses() -> tuple[str, ...]:
+    """The statuses that are not final (an incident in one is 未结).
+
+    >>> open_statuses()
+    ('reported', 'accepted', 'filed', 'dispatched', 'handled', 'verified', 'returned', \
+'shelved', 'self_handled')
+    """
+    return tuple(s for s in all_statuses() if s not in FINAL)
+
+
+def final_statuses_sql() -> str:
+    """The final statuses as a SQL list.
+
+    >>> final_statuses_sql()
+    "('closed', 'rejected', 'void')"
+    """
+    return _sql_list(FINAL)
+
+
+def open_status_sql(alias: str = "r", column: str = "status") -> str:
+    """A SQL condition: the incident ``alias`` is open (its status is not final).
+
+    An incident without a status (an old client's) is not counted open, as before.
+
+    >>> open_status_sql("i")
+    "i.status NOT IN ('closed', 'rejected', 'void')"
+    """
+    return f"{alias}.{column} NOT IN {final_statuses_sql()}"
+
+
+def stage_minutes_sql(status: str, urgent: str, *, rural: bool = False,
+                      limits: dict[str, tuple[int, int]] | None = None) -> str:
+    """SQL for :func:`stage_minutes` of the SQL expressions ``status`` and ``urgent``
+    (a boolean): an integer, NULL for stages with no clock.
+
+    >>> print(stage_minutes_sql("s.status", "s.urgent", limits={"handled": (60, 150)},
+    ...                         rural=True))
+    CASE WHEN s.urgent THEN CASE s.status WHEN 'handled' THEN 120 END ELSE CASE s.status \
+WHEN 'handled' THEN 150 END END
+    """
+    table = limits or DEFAULT_LIMITS_MIN
+    _sql_list(table)  # the statuses are safe to quote
+
+    def by_status(u: bool) -> str:
+        whens = " ".join(f"WHEN '{st}' THEN {stage_minutes(st, u, rural=rural, limits=table)}"
+                         for st in table)
+        return f"CASE {status} {whens} END"
+    return f"CASE WHEN {urgent} THEN {by_status(True)} ELSE {by_status(False)} END"
+
+
+def due_at_sql(status: str, urgent: str, entered: str, *, rural: bool = False) -> str:
+    """SQL for :func:`due_at`: ``entered`` plus the stage's minutes, NULL with no clock.
+
+    >>> due_at_sql("s.status", "s.urgent", "s.entered").startswith(
+    ...     "s.entered + make_interval(mins => CASE WHEN s.urgent THEN CASE s.status")
+    True
+    """
+    return f"{entered} + make_interval(mins => {stage_minutes_sql(status, urgent, rural=rural)})"
+
+
+def traffic_light_sql(due: str, since: str, now: str = "now()") -> str:
+    """SQL for :func:`traffic_light`: ``'green'``, ``'yellow'``, ``'red'`` or NULL.
+
+    >>> traffic_light_sql("r.due_at", "s")
+    "CASE WHEN r.due_at IS NULL THEN NULL WHEN now() >= r.due_at THEN 'red' WHEN now() >= \
+r.due_at - (r.due_at - s) * 0.2 THEN 'yellow' ELSE 'green' END"
+    """
+    return (f"CASE WHEN {due} IS NULL THEN NULL "
+            f"WHEN {now} >= {due} THEN 'red' "
+            f"WHEN {now} >= {due} - ({due} - {since}) * {_GREEN_LEFT} THEN 'yellow' "
+            f"ELSE 'green' END")
+
+
+# 核查 (a verification) is a move out of ``handled``: passed (verified) or sent back for
+# rework (返工, dispatched again).
+VERIFIED_MOVES = (("handled", "verified"), ("handled", "dispatched"))
+REWORK_MOVE = ("handled", "dispatched")
+
+
+def moves_sql(prev: str, status: str, moves: Collection[tuple[str, str]]) -> str:
+    """SQL: the status change ``prev`` → ``status`` is one of ``moves``.
+
+    >>> moves_sql("prev", "status", [REWORK_MOVE])
+    "((prev, status) IN (('handled', 'dispatched')))"
+    """
+    pairs = ", ".join(_sql_list(m) for m in moves)
+    return f"(({prev}, {status}) IN ({pairs}))"

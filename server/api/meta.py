@@ -9,6 +9,7 @@ from server.api.blueprint import Blueprint
 from server.auth import current_caller, login_required
 from server.schemas import MeSchema
 from server.services import basemap
+from sync.incident import FINAL, INITIAL, all_statuses, open_statuses
 
 PREFIX = ""
 blp = Blueprint("meta", __name__, description="The signed-in user and app settings")
@@ -31,7 +32,10 @@ def me():
         "categories": {}, "basemap_style": {"type": "string", "nullable": True},
         "basemap_datum": {"type": "string", "enum": ["wgs84", "cgcs2000", "gcj02", "bd09"]},
         "max_attachment_bytes": {"type": "integer"}, "sync_max_ops": {"type": "integer"},
-        "match_edge_m": {"type": "number"}}}}}}})
+        "match_edge_m": {"type": "number"},
+        "incident_statuses": {"type": "object", "properties": {
+            k: {"type": "array", "items": {"type": "string"}}
+            for k in ("all", "initial", "final", "open")}}}}}}}})
 def meta():
     """Settings the PWA needs before sign-in: the category tree and the basemap."""
     cfg = current_app.config
@@ -46,4 +50,7 @@ def meta():
         "max_attachment_bytes": cfg["MAX_ATTACHMENT_BYTES"],
         "sync_max_ops": cfg["SYNC_MAX_OPS"],
         "match_edge_m": cfg["MATCH_EDGE_M"],
+        # The state machine's status sets (sync.incident), so that clients keep no copy.
+        "incident_statuses": {"all": list(all_statuses()), "initial": list(INITIAL),
+                              "final": list(FINAL), "open": list(open_statuses())},
     }

@@ -27,10 +27,16 @@ from server.services import audit
 from server.services.push import apply_direct
 from server.services.records import as_object, record_json
 from server.sqlgeo import lat, lon
-from sync.incident import Actor, check_transition, next_statuses
+from sync.incident import (
+    Actor,
+    check_transition,
+    next_statuses,
+    open_status_sql,
+    traffic_light_sql,
+)
 
 DESK_ROLES = ("supervisor", "admin", "department")
-OPEN_SQL = "{r}.status NOT IN ('closed', 'rejected', 'void')"
+OPEN_SQL = open_status_sql("{r}")
 
 # The moment the current status was entered.
 STAGE_SINCE_SQL = ("(SELECT max(rv.created_at) FROM record_version rv "
@@ -48,10 +54,7 @@ def light_sql(r: str = "r", stage_since: str | None = None) -> str:
     ``incident_rollup.stage_since``); by default a lookup in ``record_version``.
     """
     since = f"coalesce({stage_since or stage_since_sql(r)}, {r}.created_at)"
-    return (f"CASE WHEN {r}.due_at IS NULL THEN NULL "
-            f"WHEN now() >= {r}.due_at THEN 'red' "
-            f"WHEN now() >= {r}.due_at - ({r}.due_at - {since}) * 0.2 THEN 'yellow' "
-            f"ELSE 'green' END")
+    return traffic_light_sql(f"{r}.due_at", since)
 
 
 # --- dates -------------------------------------------------------------------------------

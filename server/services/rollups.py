@@ -50,7 +50,7 @@ from server.errors import database_retry_reason
 from server.extensions import db
 from server.models import CELL_ZOOM, ROLLUP_KINDS
 from server.sqlgeo import LAT, LON, readable
-from sync.incident import DEFAULT_LIMITS_MIN, RURAL_VERIFY_MIN
+from sync.incident import REWORK_MOVE, VERIFIED_MOVES, due_at_sql, moves_sql
 
 NAME = "activity"
 LOCK = 0x726F_6C6C  # 'roll'
@@ -155,8 +155,9 @@ def _incident_upsert(changed: str) -> str:
     least ``RURAL_VERIFY_MIN``). A 核查 is handled → verified or dispatched; 返工 the
     latter.
     """
-    limits = ", ".join(f"('{st}', {u}, {n})" for st, (u, n) in DEFAULT_LIMITS_MIN.items())
-    minutes = "CASE WHEN s.urgent THEN lim.u ELSE lim.n END"
+    # The deadlines and the 核查 moves are sync.incident's, generated as SQL there.
+    end_urban = due_at_sql("s.status", "s.urgent", "s.entered")
+    end_rural = due_at_sql("s.status", "s.urgent", "s.entered", rural=True)
     return f"""
         WITH inc AS (
             SELECT r.id, r.grid_code, r.created_at, r.status, r.due_at FROM record r
@@ -172,12 +173,8 @@ def _incident_upsert(changed: str) -> str:
             WINDOW w AS (PARTITION BY rv.record_id ORDER BY rv.version)
         ),
         limited AS (
-            SELECT s.*, s.entered + make_interval(mins => {minutes}) AS end_urban,
-                   s.entered + make_interval(mins => CASE WHEN s.status = 'handled'
-                       THEN greatest({minutes}, {RURAL_VERIFY_MIN}) ELSE {minutes} END)
-                       AS end_rural
-            FROM stages s LEFT JOIN (VALUES {limits}) AS lim(status, u, n)
-              ON lim.status = s.status
+            SELECT s.*, {end_urban} AS end_urban, {end_rural} AS end_rural
+            FROM stages s
         ),
         per AS (
             SELECT record_id, max(entered) AS stage_since,
@@ -185,9 +182,10 @@ def _incident_upsert(changed: str) -> str:
                    coalesce(bool_or(left_at > end_rural), false) AS late_rural,
                    max(end_urban) FILTER (WHERE left_at IS NULL) AS deadline_urban,
                    max(end_rural) FILTER (WHERE left_at IS NULL) AS deadline_rural,
-                   count(*) FILTER (WHERE prev = 'handled'
-                                    AND status IN ('verified', 'dispatched')) AS verifications,
-                   count(*) FILTER (WHERE prev = 'handled' AND status = 'dispatched') AS reworks
+                   count(*) FILTER (WHERE {moves_sql("prev", "status", VERIFIED_MOVES)})
+                       AS verifications,
+                   count(*) FILTER (WHERE {moves_sql("prev", "status", [REWORK_MOVE])})
+                       AS reworks
             FROM limited GROUP BY record_id
         )
         INSERT INTO incident_rollup (record_id, grid_code, created_at, status, due_at,

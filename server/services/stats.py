@@ -37,6 +37,7 @@ from server.extensions import db
 from server.scope import area_filter, grid_filter
 from server.services import rollups
 from server.services.desk import console_tz, today, window
+from sync.incident import open_status_sql
 
 STATS_ROLES = ("supervisor", "admin", "grid_leader", "patroller")
 DEFAULT_DAYS = 7
@@ -108,7 +109,7 @@ def stats_sql(caller: Caller, args: dict[str, Any]) -> tuple[str, dict[str, Any]
                count(*) FILTER (WHERE CASE WHEN gs.kind = 'rural'
                    THEN i.late_rural OR i.deadline_rural < now()
                    ELSE i.late_urban OR i.deadline_urban < now() END
-                   OR (i.status NOT IN ('closed', 'rejected', 'void')
+                   OR ({open_status_sql('i')}
                        AND i.due_at < now())) AS overdue,
                sum(i.verifications) AS verifications, sum(i.reworks) AS reworks
         FROM incident_rollup i JOIN gs ON gs.code = i.grid_code

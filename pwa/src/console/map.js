@@ -38,7 +38,14 @@ const LEGEND = {
 function grid15(code) { return typeof code === 'string' ? code : ''; }
 
 export function mapView(root) {
-  const st = { map: null, maplibregl: null, list: null, grids: null, selected: null, alive: true, popup: null };
+  const st = { map: null, maplibregl: null, list: null, grids: null, selected: null, alive: true, popup: null, meta: null };
+  // The server's settings, the state machine's status sets among them (the 未结 filter
+  // sends /meta's `incident_statuses.open`: the console keeps no copy of the rule).
+  const metaPromise = call('/meta').catch(() => null).then((m) => {
+    st.meta = m;
+    if (m && st.alive && status.value === 'open') applyFilters(); // chosen before /meta came
+    return m;
+  });
   const count = h('span', { testid: 'console-count' }, '');
   const mapStatus = h('span', { class: 'muted', testid: 'console-map-status', 'data-state': 'loading' }, '地图加载中…');
   const mapEl = h('div', { class: 'map', id: 'console-map', testid: 'console-map' });
@@ -108,7 +115,7 @@ export function mapView(root) {
 
   function filterValues() {
     const a = area.value();
-    const open = ['reported', 'accepted', 'filed', 'dispatched', 'handled', 'verified', 'returned', 'shelved', 'self_handled'];
+    const open = (st.meta && st.meta.incident_statuses && st.meta.incident_statuses.open) || [];
     return { from: from.value, to: to.value, kind: kind.value, status: status.value === 'open' ? open : status.value, ...a };
   }
 
@@ -270,7 +277,7 @@ export function mapView(root) {
     if (st.map) return;
     if (st.mapPromise) return st.mapPromise;
     st.mapPromise = (async () => {
-      const meta = await call('/meta').catch(() => null);
+      const meta = await metaPromise;
       mapEl.dataset.basemap = (meta && meta.basemap && meta.basemap.kind) || 'none';
       const made = await createMap(mapEl, {
         styleUrl: meta && meta.basemap_style,

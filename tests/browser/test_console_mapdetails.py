@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from tests.browser.test_console_helpers import console_page
-from tests.browser.test_pwa_helpers import Device, geo_point, inside_point
+from tests.browser.test_pwa_helpers import Device, geo_point, inside_points
 
 GRID = "320105001005004"
 STREET = "320105001"
@@ -24,7 +24,8 @@ def test_colocated_incidents_listed_and_popups_stay_inside(live_server, new_cont
     tag = uuid.uuid4().hex[:6]
     pat = make_user(f"md_pat_{tag}", "patroller", grids=(GRID,))
     sup = make_user(f"md_sup_{tag}", "supervisor", areas=(STREET,))
-    p = inside_point(GRID)
+    # A point of its own (other tests put records at the grid's first point).
+    p = [q for q in inside_points(GRID) if q["edge_m"] > 40][-1]
     dev = Device(live_server.url, pat)
     long_word = "很长的描述" * 60 + "x" * 300  # 300 chars with no break, then 600 CJK
     ids = []

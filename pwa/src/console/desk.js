@@ -6,6 +6,7 @@ import { call, qs, explain } from './session.js';
 import { STATUS, MAIN_QUEUES, SIDE_QUEUES, actionLabel } from './labels.js';
 import { recordNode, releasePhotos, lightDot, dueText } from './detail.js';
 import { areaPicker } from './areas.js';
+import { locationMap, releaseLocationMap } from './locmap.js';
 
 const CONFIRM = new Set(['rejected', 'void']);
 
@@ -118,6 +119,9 @@ export function deskView(root, { user }) {
     try {
       const d = await call(`/desk/incidents/${encodeURIComponent(id)}`);
       if (st.selected !== id || !st.alive) return;
+      // The category tree and the basemap (GET /meta, once): for the 类别 path and the location map.
+      if (!st.meta) st.meta = await call('/meta').catch(() => null);
+      if (st.selected !== id || !st.alive) return;
       const needDept = (d.actions || []).includes('dispatched');
       const depts = needDept ? await departments() : [];
       renderDetail(d, depts, message);
@@ -181,7 +185,8 @@ export function deskView(root, { user }) {
     detail.dataset.version = String(r.version || '');
     detail.dataset.light = d.light || '';
     mount(detail,
-      recordNode(d, { testid: 'desk-record' }),
+      recordNode(d, { testid: 'desk-record', categories: (st.meta && st.meta.categories) || [] }),
+      locationMap(d, st.meta),
       h('div', { class: 'desk-actions', testid: 'desk-actions', 'data-actions': (d.actions || []).join(',') },
         buttons.length ? [
           dept ? h('label', {}, '派往部门', dept) : null,
@@ -234,6 +239,6 @@ export function deskView(root, { user }) {
   return {
     refresh() { loadList(); if (st.selected) open(st.selected); },
     onHash(hash) { const id = idIn(hash); if (id && id !== st.selected) open(id); },
-    destroy() { st.alive = false; clearInterval(timer); releasePhotos(); },
+    destroy() { st.alive = false; clearInterval(timer); releasePhotos(); releaseLocationMap(); },
   };
 }

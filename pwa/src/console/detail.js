@@ -4,6 +4,7 @@
 import { h, fmtTime } from '../dom.js';
 import { blob } from './session.js';
 import { KIND, STATUS, LIGHT, fieldName } from './labels.js';
+import { categoryText } from './catpath.js';
 
 const urls = new Set();
 /** Free the blob URLs of photos no longer shown. */
@@ -63,7 +64,7 @@ export function notesNode(notes) {
 }
 
 /** The whole record: `d` is a RecordDetail (GET /desk/records/{id} or /desk/incidents/{id}). */
-export function recordNode(d, { testid = 'record-detail' } = {}) {
+export function recordNode(d, { testid = 'record-detail', categories = null } = {}) {
   const r = d.record || {};
   const isIncident = d.entity === 'incident';
   const grid = d.grid ? `${d.grid.name || ''} ${d.grid.code}${d.grid.community_name ? ` · ${d.grid.community_name}` : ''}${d.grid.street_name ? ` · ${d.grid.street_name}` : ''}` : '未匹配网格';
@@ -72,6 +73,10 @@ export function recordNode(d, { testid = 'record-detail' } = {}) {
     [isIncident ? '上报人' : '记录人', r.created_by || ''],
     ['时间', fmtTime(r.created_at)],
   ];
+  if (isIncident && categories) {
+    // The path through the configured tree (市容环境 › 占道经营), as text.
+    rows.splice(1, 0, ['类别', h('span', { testid: 'detail-category', 'data-code': r.category || '' }, categoryText(categories, r.category))]);
+  }
   if (isIncident) {
     rows.push(['状态', STATUS[r.status] || r.status || '']);
     if (r.department) rows.push(['处置部门', r.department]);

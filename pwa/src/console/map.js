@@ -8,6 +8,8 @@ import { call, blob, token, qs, explain } from './session.js';
 import { KIND, KIND_COLOR, STATUS, LIGHT_COLOR } from './labels.js';
 import { recordNode, releasePhotos } from './detail.js';
 import { areaPicker } from './areas.js';
+import { distinctHits, hitBox } from './maphits.js';
+import './mapdetails.css';
 
 const LAYERS = [
   ['grids', '网格'], ['inspections', '巡查记录'], ['incidents', '事件'], ['tracks', '巡查轨迹'], ['heat', '热力'],
@@ -252,7 +254,52 @@ export function mapView(root) {
 
   function showPopup(maplibregl, lngLat, node) {
     if (st.popup) st.popup.remove();
-    st.popup = new maplibregl.Popup({ closeOnClick: true, maxWidth: '360px' }).setLngLat(lngLat).setDOMContent(node).addTo(st.map);
+    // Long text never spills off the map: the popup is at most half the map each way (so
+    // MapLibre's anchoring always finds a side where it fits) and scrolls inside.
+    const box = st.map.getContainer();
+    const w = Math.max(160, Math.min(360, Math.floor(box.clientWidth / 2) - 24));
+    const ht = Math.max(120, Math.min(420, Math.floor(box.clientHeight / 2) - 30));
+    const body = h('div', { class: 'popup-scroll', testid: 'popup-scroll', style: { maxHeight: `${ht}px` } }, node);
+    st.popup = new maplibregl.Popup({ closeOnClick: true, maxWidth: `${w}px`, className: 'gp-popup' }).setLngLat(lngLat).setDOMContent(body).addTo(st.map);
+  }
+
+  function hitHead(hit) {
+    const p = hit.properties || {};
+    return hit.layer.id === 'inc-points'
+      ? h('div', { class: 'popup', testid: 'popup-incident', 'data-light': p.light || '' }, h('b', {}, p.title || '事件'), ' ', h('span', { class: 'muted' }, STATUS[p.status] || p.status || ''))
+      : h('div', { class: 'popup', testid: 'popup' }, h('b', {}, hit.layer.id === 'tracks-line' ? '巡查轨迹' : (KIND[p.kind] || p.kind || '')), ' ', h('span', { class: 'muted' }, p.grid_code || ''));
+  }
+
+  /** Open one clicked record: in the popup (optionally with a way back to the list) and the side panel. */
+  function openHit(hit, maplibregl, lngLat, back) {
+    const p = hit.properties || {};
+    const head = hitHead(hit);
+    releasePhotos();
+    const pending = call(`/desk/records/${encodeURIComponent(p.id)}`);
+    pending.catch(() => {});
+    const node = withRecord(head, p.id, pending);
+    if (back) node.prepend(h('button', { type: 'button', class: 'link', testid: 'popup-back', onclick: back }, `‹ 返回此处的 ${back.count} 条`));
+    mount(detail, withRecord(head.cloneNode(true), p.id, pending));
+    showPopup(maplibregl, lngLat, node);
+  }
+
+  /** Every record at the clicked spot as a list; a click opens that one. */
+  function colocatedNode(hits, maplibregl, lngLat) {
+    const back = () => showPopup(maplibregl, lngLat, colocatedNode(hits, maplibregl, lngLat));
+    back.count = hits.length;
+    const incidents = hits.filter((f) => f.layer.id === 'inc-points').length;
+    const what = incidents === hits.length ? '事件' : incidents ? '条记录和事件' : '条记录';
+    return h('div', { class: 'popup popup-colocated', testid: 'popup-colocated', 'data-count': String(hits.length) },
+      h('b', {}, `此处 ${hits.length} ${what === '事件' ? '件事件' : what}`),
+      h('ul', { class: 'colocated' }, hits.map((f) => {
+        const p = f.properties || {};
+        const inc = f.layer.id === 'inc-points';
+        return h('li', {}, h('button', { type: 'button', class: 'colocated-item', testid: 'colocated-item', 'data-id': p.id || '', 'data-entity': inc ? 'incident' : 'inspection',
+          onclick: () => openHit(f, maplibregl, lngLat, back) },
+        inc ? h('span', { class: `light light-${p.light || 'none'}` }, { green: '绿', yellow: '黄', red: '红' }[p.light] || '—') : h('i', { class: 'dot', style: { background: KIND_COLOR[p.kind] || '#000' } }),
+        ' ', h('span', { class: 'colocated-title' }, inc ? (p.title || '事件') : (KIND[p.kind] || p.kind || '记录')),
+        ' ', h('span', { class: 'muted' }, inc ? (STATUS[p.status] || p.status || '') : (p.grid_code || ''))));
+      })));
   }
 
   function clusterNode(p, what) {
@@ -317,7 +364,16 @@ export function mapView(root) {
       const clickable = ['inc-points', 'insp-points', 'tracks-line', 'inc-clusters', 'insp-clusters'];
       map.on('click', (e) => {
         const layers = clickable.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
-        const hit = map.queryRenderedFeatures(e.point, { layers })[0];
+        // Several records at one spot (three incidents at one address): list them all,
+        // each openable, instead of opening whichever the renderer happened to draw on top.
+        const hits = map.queryRenderedFeatures(hitBox(e.point, 4), { layers });
+        const cluster = hits.find((f) => f.properties && (f.properties.cluster === true || f.properties.cluster === 'true'));
+        const points = distinctHits(hits.filter((f) => f.layer.id === 'inc-points' || f.layer.id === 'insp-points'));
+        if (points.length > 1) {
+          showPopup(maplibregl, e.lngLat, colocatedNode(points, maplibregl, e.lngLat));
+          return;
+        }
+        const hit = points[0] || cluster || hits[0];
         if (hit) {
           const p = hit.properties || {};
           if (p.cluster === true || p.cluster === 'true') {
@@ -325,15 +381,7 @@ export function mapView(root) {
             map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 16) });
             return;
           }
-          const head = hit.layer.id === 'inc-points'
-            ? h('div', { class: 'popup', testid: 'popup-incident', 'data-light': p.light || '' }, h('b', {}, p.title || '事件'), ' ', h('span', { class: 'muted' }, STATUS[p.status] || p.status || ''))
-            : h('div', { class: 'popup', testid: 'popup' }, h('b', {}, hit.layer.id === 'tracks-line' ? '巡查轨迹' : (KIND[p.kind] || p.kind || '')), ' ', h('span', { class: 'muted' }, p.grid_code || ''));
-          releasePhotos();
-          const pending = call(`/desk/records/${encodeURIComponent(p.id)}`);
-          pending.catch(() => {});
-          const node = withRecord(head, p.id, pending);
-          mount(detail, withRecord(head.cloneNode(true), p.id, pending));
-          showPopup(maplibregl, e.lngLat, node);
+          openHit(hit, maplibregl, e.lngLat);
           return;
         }
         const g = map.getLayer('grids-fill') && map.getLayoutProperty('grids-fill', 'visibility') !== 'none'

@@ -6,7 +6,10 @@ import { createMap, bboxOf } from '../mapbase.js';
 import { matchGrid } from '../geo.js';
 import { mapDatum, fromWgs84, geometryFromWgs84 } from '../datum.js';
 import { placeOf, isMyGrid } from '../labels.js';
+import { on } from '../bus.js';
+import { KINDS, STATUS_GROUPS, recordFeatures, trackFeatures } from '../mylayers.js';
 import '../field.css';
+import './mapscreen.css';
 
 export async function gridCollection() {
   const grids = await db.grids.toArray();
@@ -34,7 +37,7 @@ export async function gridMap(container, status) {
   map.addSource('me', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   map.addLayer({ id: 'grids-fill', type: 'fill', source: 'grids', paint: { 'fill-color': '#0b3d91', 'fill-opacity': 0.1 } });
   map.addLayer({ id: 'grids-line', type: 'line', source: 'grids', paint: { 'line-color': '#0b3d91', 'line-width': 2 } });
-  map.addLayer({ id: 'me', type: 'circle', source: 'me', paint: { 'circle-radius': 9, 'circle-color': '#d50000', 'circle-stroke-color': '#fff', 'circle-stroke-width': 3 } });
+  map.addLayer({ id: 'me', type: 'circle', source: 'me', paint: { 'circle-radius': 9, 'circle-color': '#212121', 'circle-stroke-color': '#fff', 'circle-stroke-width': 3 } });
   status.textContent = fc.features.length ? '' : '本机还没有网格数据（联网同步后出现）';
   status.dataset.state = 'ready';
   container.dataset.grids = String(fc.features.length);
@@ -61,13 +64,61 @@ function removeMap(made) {
   made.map.remove();
 }
 
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
+/** Add my records and today's track to a grid map (under "me"). */
+function addMyLayers(made) {
+  const { map } = made;
+  map.addSource('track', { type: 'geojson', data: EMPTY });
+  map.addSource('mine', { type: 'geojson', data: EMPTY });
+  map.addLayer({ id: 'track', type: 'line', source: 'track', layout: { 'line-cap': 'round', 'line-join': 'round' },
+    paint: { 'line-color': '#1565c0', 'line-width': 4, 'line-opacity': 0.8 } }, 'me');
+  // Sent: a filled dot in its colour. Unsent (未上传): white inside, a thick ring in its colour.
+  map.addLayer({ id: 'mine', type: 'circle', source: 'mine', paint: {
+    'circle-radius': 7,
+    'circle-color': ['case', ['==', ['get', 'unsent'], 1], '#ffffff', ['get', 'color']],
+    'circle-stroke-color': ['case', ['==', ['get', 'unsent'], 1], ['get', 'color'], '#ffffff'],
+    'circle-stroke-width': ['case', ['==', ['get', 'unsent'], 1], 3.5, 1.5],
+  } }, 'me');
+}
+
+/** Read my records, the outbox and today's fixes from IndexedDB and draw them. */
+export async function refreshMyLayers(made) {
+  const [inspections, incidents, outbox, points] = await Promise.all([
+    db.inspections.toArray(), db.incidents.toArray(), db.outbox.toArray(), db.trackpoints.toArray()]);
+  const mine = recordFeatures({ inspections, incidents, outbox }, made.datum);
+  const track = trackFeatures(points, made.datum);
+  if (!made.map.getSource('mine')) return; // the map was removed meanwhile
+  made.map.getSource('mine').setData(mine);
+  made.map.getSource('track').setData(track);
+  const unsent = mine.features.filter((f) => f.properties.unsent).length;
+  made.container.dataset.records = String(mine.features.length);
+  made.container.dataset.unsent = String(unsent);
+  made.container.dataset.track = String(track.features.reduce((n, f) => n + f.properties.points, 0));
+}
+
+function chip(color, glyph, hollow) {
+  return h('span', { class: hollow ? 'lg-dot lg-hollow' : 'lg-dot', style: hollow ? { borderColor: color } : { background: color } }, glyph || '');
+}
+
+/** The legend: what each colour and mark means, in words a volunteer reads. */
+function legend() {
+  return h('div', { class: 'map-legend', testid: 'map-legend' },
+    h('p', { class: 'lg-row' }, ...KINDS.map((k) => h('span', { class: 'lg-item', 'data-kind': k.kind }, chip(k.color, k.glyph), k.kind === 'report' ? '报：上报的事件' : `${k.glyph}：${k.name}`))),
+    h('p', { class: 'lg-row' }, '事件状态：', ...STATUS_GROUPS.map((g) => h('span', { class: 'lg-item', 'data-group': g.group }, chip(g.color), g.name))),
+    h('p', { class: 'lg-row' },
+      h('span', { class: 'lg-item', 'data-unsent': '1' }, chip('#555', '', true), '未上传（还在手机里）'),
+      h('span', { class: 'lg-item' }, h('span', { class: 'lg-line' }), '今天的巡查轨迹'),
+      h('span', { class: 'lg-item' }, chip('#212121'), '我的位置')));
+}
+
 export async function mapScreen(root, { go }) {
   const status = h('p', { class: 'muted', testid: 'map-status', 'data-state': 'loading' }, '地图加载中…');
   const where = h('p', { class: 'grid-name', testid: 'map-grid' }, '正在定位…');
   const place = h('p', { testid: 'map-place' });
   const pos = h('p', { class: 'muted', testid: 'map-position' });
   const el = h('div', { class: 'map', testid: 'map-view' });
-  mount(root, h('h2', {}, '地图'), where, place, pos, status, el, h('div', { class: 'row' }, h('button', { onclick: () => go('') }, '返回')));
+  mount(root, h('h2', {}, '地图'), where, place, pos, status, el, legend(), h('div', { class: 'row' }, h('button', { onclick: () => go('') }, '返回')));
   let made = null;
   let watchId = null;
   let lastMatch = 0;
@@ -98,7 +149,25 @@ export async function mapScreen(root, { go }) {
   made = m;
   // The first fix usually comes before the map has loaded: draw it now.
   if (made && fix) setFix(made, fix.lon, fix.lat);
-  return () => { gone = true; if (watchId != null) navigator.geolocation.clearWatch(watchId); removeMap(made); };
+  const offs = [];
+  if (made) {
+    addMyLayers(made);
+    await refreshMyLayers(made);
+    // A new record, an upload, a pull or a new fix of the patrol: redraw (cheap: a few hundred points).
+    let pending = false;
+    const redraw = () => {
+      if (pending || gone) return;
+      pending = true;
+      setTimeout(() => { pending = false; if (!gone) refreshMyLayers(made); }, 300);
+    };
+    for (const topic of ['outbox', 'pulled', 'track', 'patrol']) offs.push(on(topic, redraw));
+  }
+  return () => {
+    gone = true;
+    for (const off of offs) if (typeof off === 'function') off();
+    if (watchId != null) navigator.geolocation.clearWatch(watchId);
+    removeMap(made);
+  };
 }
 
 /**

@@ -13,7 +13,7 @@ PWA_SOURCES := $(shell find pwa -path pwa/node_modules -prune -o -path pwa/dist 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FETCH = $(PYTHON) $(CURDIR)/scripts/preflight.py fetch
 
-.PHONY: run test test-fresh test-docker check-deploy rehearse-deploy venv pwa system lint bench fuzz clean python-ok
+.PHONY: run test test-fresh test-docker check-deploy rehearse-deploy venv pwa system lint bench fuzz test-pgbouncer clean python-ok
 
 run: venv pwa
 	scripts/run.sh
@@ -71,6 +71,11 @@ bench: venv pwa system
 	$(VENV)/bin/python bench/match.py
 
 # A long schemathesis run (about 10,000 cases) over every operation of the served spec.
+# The integration suite through PgBouncer in transaction mode (docs/operations.md,
+# "Scaling out"); not part of make test.
+test-pgbouncer: venv pwa system
+	.venv/bin/python -m tests.scale.pgbouncer tests/api tests/sync tests/console -q
+
 fuzz: venv system
 	$(VENV)/bin/python bench/schemathesis_long.py
 

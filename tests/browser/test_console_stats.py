@@ -1,4 +1,5 @@
 """Statistics: the table and charts by grid and street, and CSV/XLSX exports fetched with the token."""
+import io
 import uuid
 
 from tests.browser.test_console_helpers import console_page
@@ -59,7 +60,8 @@ def test_stats_table_charts_and_exports(live_server, new_context, db, make_user)
     assert info.value.suggested_filename.endswith(".xlsx")
     import openpyxl
 
-    sheet = openpyxl.load_workbook(info.value.path()).active
+    with open(info.value.path(), "rb") as f:  # the download has no .xlsx suffix
+        sheet = openpyxl.load_workbook(io.BytesIO(f.read())).active
     assert STREET in [row[0].value for row in sheet.iter_rows(min_row=5)]
     page.get_by_test_id("stats-download-xlsx").wait_for()
     assert page.errors == []

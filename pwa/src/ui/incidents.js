@@ -106,7 +106,11 @@ export async function incidentsScreen(root, { go, user, params = {} }) {
     return c;
   }
 
+  // A pull and an outbox change can both ask for a render while one is running: only
+  // the newest may mount, or an older snapshot would sit beside a newer one.
+  let renders = 0;
   async function render() {
+    const ticket = ++renders;
     if (openId) { await renderDetail(openId); return; }
     const all = await db.incidents.toArray();
     await observe(all);
@@ -115,10 +119,13 @@ export async function incidentsScreen(root, { go, user, params = {} }) {
     const rest = all.filter((r) => !verify.includes(r))
       .sort((a, b) => String(b.data.created_local_at || b.id).localeCompare(String(a.data.created_local_at || a.id)));
     const changed = all.filter((r) => isChanged(r, seen)).length;
+    const verifyCards = await Promise.all(verify.map((r) => card(r, true, seen)));
+    const restCards = await Promise.all(rest.map((r) => card(r, false, seen)));
+    if (ticket !== renders) return; // a newer render is on its way
     news.textContent = changed ? `有 ${changed} 件事件有新进展，点“查看详情”看看` : '';
     news.dataset.count = String(changed);
-    mount(toVerify, verify.length ? [h('h2', {}, `等您核查（${verify.length} 件）`), ...(await Promise.all(verify.map((r) => card(r, true, seen))))] : null);
-    mount(list, rest.length ? await Promise.all(rest.map((r) => card(r, false, seen))) : h('p', { class: 'muted' }, '暂无事件'));
+    mount(toVerify, verify.length ? [h('h2', {}, `等您核查（${verify.length} 件）`), ...verifyCards] : null);
+    mount(list, rest.length ? restCards : h('p', { class: 'muted' }, '暂无事件'));
     mount(root, listView);
   }
 

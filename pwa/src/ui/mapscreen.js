@@ -104,7 +104,7 @@ function chip(color, glyph, hollow) {
 /** The legend: what each colour and mark means, in words a volunteer reads. */
 function legend() {
   return h('div', { class: 'map-legend', testid: 'map-legend' },
-    h('p', { class: 'lg-row' }, ...KINDS.map((k) => h('span', { class: 'lg-item', 'data-kind': k.kind }, chip(k.color, k.glyph), k.kind === 'report' ? '报：上报的事件' : `${k.glyph}：${k.name}`))),
+    h('p', { class: 'lg-row' }, ...KINDS.map((k) => h('span', { class: 'lg-item', 'data-kind': k.kind }, chip(k.color, k.glyph), k.kind === 'report' ? '上报的事件' : k.name))),
     h('p', { class: 'lg-row' }, '事件状态：', ...STATUS_GROUPS.map((g) => h('span', { class: 'lg-item', 'data-group': g.group }, chip(g.color), g.name))),
     h('p', { class: 'lg-row' },
       h('span', { class: 'lg-item', 'data-unsent': '1' }, chip('#555', '', true), '未上传（还在手机里）'),

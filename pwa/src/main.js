@@ -1,6 +1,7 @@
 // Field app entry: shell (header, status line, update banner), router, and
 // the automatic sync schedule.
 import './style.css';
+import './field.css';
 import { h, mount, toast } from './dom.js';
 import { currentUser, TAB } from './auth.js';
 import { onAuthLost } from './api.js';
@@ -59,18 +60,22 @@ function routeParams() {
 }
 
 function shell() {
+  // One compact row at 360 px (it used to wrap to two rows and take 30% of the
+  // screen): home mark, network, what is unsent over the last sync, and 同步.
   const count = h('span', { class: 'count', testid: 'outbox-count', 'aria-live': 'polite' }, '…');
   const msg = h('span', { class: 'msg', testid: 'sync-status', 'data-state': 'idle' }, '');
   const conn = h('span', { class: 'conn', testid: 'conn-state' }, '');
-  const syncBtn = h('button', { class: 'primary', testid: 'sync-now', onclick: () => manualSync() }, '同步');
-  const status = h('div', { class: 'status', testid: 'status-line' }, conn, count, msg, syncBtn);
+  const syncBtn = h('button', { class: 'primary sync', testid: 'sync-now', onclick: () => manualSync() }, '同步');
+  const status = h('div', { class: 'status', testid: 'status-line' }, conn, h('span', { class: 'state' }, count, msg), syncBtn);
   const banner = h('div', { id: 'update-banner' });
   const header = h('header', { class: 'bar' },
-    h('h1', {}, h('a', { href: '#/', style: { color: '#fff', textDecoration: 'none' }, testid: 'nav-home' }, '网格巡查')),
-    h('span', { class: 'who', testid: 'whoami' }, user ? `${userName(user)}（${roleName(user.role)}）` : ''),
+    h('h1', {}, h('a', { href: '#/', testid: 'nav-home', 'aria-label': '网格巡查 首页' }, '巡查')),
+    // Who is signed in stays readable for screen readers and support; 设置 shows it too.
+    h('span', { class: 'who sr-only', testid: 'whoami' }, user ? `${userName(user)}（${roleName(user.role)}）` : ''),
+    status,
   );
   const main = h('main', { id: 'screen' });
-  mount(app, banner, header, status, main);
+  mount(app, banner, header, main);
 
   // One source for both: records and photos together (syncstate.js).
   let seq = 0;

@@ -1,6 +1,6 @@
 import { h, mount } from '../dom.js';
 import { kvGet } from '../store.js';
-import { persistText, storageInfo, fmtBytes } from '../storage.js';
+import { storageInfo, fmtBytes } from '../storage.js';
 import { on } from '../bus.js';
 import { db } from '../store.js';
 import { myGridNames } from '../labels.js';
@@ -18,7 +18,6 @@ const DUTIES = [
 export async function homeScreen(root, { user, go }) {
   // Names, not codes: "示范01社区01网格" (labels.js reads the pulled grids).
   const grids = (await myGridNames(user).catch(() => user.grids || [])).join('、');
-  const storage = h('p', { class: 'muted', testid: 'storage-persist' });
   const quota = h('p', { class: 'err', testid: 'storage-low' });
   const review = h('p', { testid: 'home-review' });
   // What this phone holds for offline work, so the user knows it is ready before leaving.
@@ -33,8 +32,8 @@ export async function homeScreen(root, { user, go }) {
   }
   async function refreshStorage() {
     const s = await storageInfo();
-    storage.textContent = persistText(s.persisted);
-    storage.dataset.persisted = String(s.persisted);
+    // Whether the browser granted persistent storage is advice for 设置, not a
+    // permanent alarm here: home speaks only when space is really running out.
     quota.textContent = s.low ? `存储空间不足（剩余 ${fmtBytes(s.quota - s.usage)}）：请尽快同步或导出备份` : '';
     quota.dataset.low = s.low ? '1' : '0';
   }
@@ -58,7 +57,7 @@ export async function homeScreen(root, { user, go }) {
       h('button', { testid: 'nav-incidents', onclick: () => go('incidents') }, '我的事件', news),
       h('button', { testid: 'nav-map', onclick: () => go('map') }, '地图'),
       h('button', { testid: 'nav-settings', onclick: () => go('settings') }, '备份与设置')),
-    storage, quota);
+    quota);
   refreshStorage();
   refreshReview();
   offerElderMode(root).catch(() => {});

@@ -29,8 +29,9 @@ VIEW = {"width": 360, "height": 740}
 # Lines of text in an element: distinct tops of its text's client rects.
 LINES = """el => {
     const tops = new Set();
-    for (const t of el.childNodes) {
-        if (t.nodeType !== 3 || !t.textContent.trim()) continue;
+    const w = document.createTreeWalker(el.querySelector('.tab-label') || el, NodeFilter.SHOW_TEXT);
+    for (let t = w.nextNode(); t; t = w.nextNode()) {
+        if (!t.textContent.trim()) continue;
         const r = document.createRange(); r.selectNodeContents(t);
         for (const x of r.getClientRects()) if (x.width > 0) tops.add(Math.round(x.top));
     }
@@ -61,13 +62,22 @@ def test_one_row_header_and_no_storage_alarm_on_home(new_context, make_user, tmp
             box = page.get_by_test_id(tid).bounding_box()
             assert box["y"] >= header["y"] - 1 and box["y"] + box["height"] <= header["y"] + header["height"] + 1, (mode, tid)
             assert box["x"] + box["width"] <= 360, (mode, tid)
-        for tid in ("nav-outbox", "nav-incidents", "nav-map", "nav-settings"):
-            label = page.get_by_test_id(tid)
-            assert label.evaluate(LINES) == 1, (mode, tid, "breaks mid-word")
+        # The bottom tab bar: five sections in one row at the bottom, no label broken mid-word.
+        tops = set()
+        for tid in ("tab-home", "nav-incidents", "nav-map", "nav-outbox", "nav-settings"):
+            tab = page.get_by_test_id(tid)
+            assert tab.evaluate(LINES) == 1, (mode, tid, "breaks mid-word")
+            box = tab.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 360.5 and box["y"] + box["height"] <= 740.5, (mode, tid, box)
+            tops.add(round(box["y"]))
+        assert len(tops) == 1, (mode, tops)
+        assert page.get_by_test_id("tab-home").get_attribute("aria-current") == "page"
         assert page.get_by_test_id("storage-persist").count() == 0
         page.screenshot(path=str(shots(tmp_path) / f"friction-home-{mode}-360.png"))
-    page.goto("/?elder=0#/settings")
+    page.get_by_test_id("nav-settings").click()
     page.get_by_test_id("storage-backup").wait_for()
+    assert page.get_by_test_id("nav-settings").get_attribute("aria-current") == "page"
+    assert page.get_by_test_id("tab-home").get_attribute("aria-current") is None
     assert page.get_by_test_id("storage-persist").get_attribute("class") == "storage-advice"
 
 
@@ -122,12 +132,38 @@ def test_household_list_updates_when_a_pull_lands(live_server, new_context, make
     page = field_page(ctx, user, here)
     wait_pulled(page, "grids", 1)
     page.get_by_test_id("duty-visit").click()
-    page.get_by_test_id("visit-no-households").wait_for()
+    page.get_by_test_id("visit-search").wait_for()
+    page.wait_for_function("document.querySelector('[data-testid=visit-households]').childElementCount > 0")
     other = Device(live_server.url, user)
     hh_id, res = other.push("household", "create", {
         "address": "示范路9号", "building": "1", "unit": "1", "room": "101", "head_name": "赵奶奶",
         "phone": "13700001111", "members": 1, "tags": [],
         "location": {"type": "Point", "coordinates": [here["lon"], here["lat"]]}})
     assert res["status"] == "applied", res
+    assert page.locator(f"[data-testid=household-item][data-id='{hh_id}']").count() == 0
     page.get_by_test_id("sync-now").click()  # the screen stays open
     page.locator(f"[data-testid=household-item][data-id='{hh_id}']").wait_for()
+
+
+def test_first_run_guide_three_screens_shown_once(new_context, make_user, tmp_path):
+    user = make_user(None, "patroller", grids=(GRID,))
+    ctx = new_context(viewport=VIEW)
+    page = field_page(ctx, user)
+    guide = page.get_by_test_id("firstrun")
+    guide.wait_for()
+    assert page.get_by_test_id("firstrun-step").text_content() == "1 / 3"
+    assert "没有信号" in guide.text_content()
+    page.screenshot(path=str(shots(tmp_path) / "friction-firstrun-normal-360.png"))
+    page.get_by_test_id("duty-report").click()  # not a modal: home stays usable
+    page.get_by_test_id("tab-home").click()
+    page.get_by_test_id("firstrun-next").click()
+    assert page.get_by_test_id("firstrun-step").text_content() == "2 / 3"
+    assert "同步" in guide.text_content()
+    page.get_by_test_id("firstrun-skip").click()  # skipping still asks about 长辈模式
+    assert page.get_by_test_id("firstrun-step").text_content() == "3 / 3"
+    page.get_by_test_id("elder-offer-no").click()
+    guide.wait_for(state="detached")
+    page.wait_for_function("() => window.gridpatrol.db.kv.get('firstrun_done').then((r) => !!r)")
+    page.reload()
+    page.wait_for_function("document.body.dataset.firstrun === 'done'")
+    assert page.get_by_test_id("firstrun").count() == 0

@@ -13,11 +13,14 @@ import os
 import pathlib
 import time
 
+from tests.browser.test_pwa_field import report_incident
 from tests.browser.test_pwa_helpers import (
+    ROOT,
     Device,
     field_page,
     inside_points,
     set_position,
+    wait_location,
     wait_pulled,
     wait_synced,
 )
@@ -167,3 +170,45 @@ def test_first_run_guide_three_screens_shown_once(new_context, make_user, tmp_pa
     page.reload()
     page.wait_for_function("document.body.dataset.firstrun === 'done'")
     assert page.get_by_test_id("firstrun").count() == 0
+
+
+def test_after_screenshots(live_server, new_context, make_user):
+    """docs/screens/{home,report,patrol,incidents}-after[-elder]-360.png (the *-before-360.png are from the base commit)."""
+    shots_dir = ROOT / "docs" / "screens"
+    user = make_user(None, "patroller", grids=(GRID,))
+    here = inside_points(GRID)[0]
+    other = Device(live_server.url, user)
+    report_incident(other, here, "井盖松动")
+    report_incident(other, here, "路灯不亮")
+    ctx = new_context(viewport=VIEW)
+    page = field_page(ctx, user, here)
+    wait_pulled(page, "incidents", 2)
+    wait_pulled(page, "grids", 1)
+    page.get_by_test_id("firstrun-skip").click()
+    page.get_by_test_id("elder-offer-no").click()
+    page.get_by_test_id("firstrun").wait_for(state="detached")
+    for mode in ("normal", "elder"):
+        suffix = "" if mode == "normal" else "-elder"
+        page.goto(f"/?elder={'1' if mode == 'elder' else '0'}#/")
+        page.get_by_test_id("duty-report").wait_for()
+        page.wait_for_function("document.body.dataset.firstrun === 'done'")
+        page.screenshot(path=str(shots_dir / f"home-after{suffix}-360.png"))
+        page.get_by_test_id("duty-report").click()
+        wait_location(page, "report")
+        page.screenshot(path=str(shots_dir / f"report-after{suffix}-360.png"))
+        page.get_by_test_id("nav-incidents").click()
+        page.get_by_test_id("incident-item").first.wait_for()
+        page.screenshot(path=str(shots_dir / f"incidents-after{suffix}-360.png"))
+    page.goto("/?elder=0#/patrol")
+    page.get_by_test_id("patrol-start").click()
+    for i in range(4):
+        set_position(ctx, {"lat": here["lat"] + i * 0.00008, "lon": here["lon"] + (i % 2) * 0.00006})
+        page.wait_for_function(
+            "n => Number(document.querySelector('[data-testid=patrol-points]').dataset.count || 0) >= n",
+            arg=i + 1, timeout=15000)
+        time.sleep(1.0)
+    for mode in ("normal", "elder"):
+        suffix = "" if mode == "normal" else "-elder"
+        page.goto(f"/?elder={'1' if mode == 'elder' else '0'}#/patrol")
+        page.wait_for_function("document.querySelector('[data-testid=patrol-track]')?.dataset.points === '4'")
+        page.screenshot(path=str(shots_dir / f"patrol-after{suffix}-360.png"))

@@ -66,6 +66,8 @@ export default defineConfig({
       injectRegister: false, // registered by src/swreg.js with workbox-window
       registerType: 'prompt',
       manifestFilename: 'manifest.webmanifest',
+      // PNG icons are fetched by the browser when the app is installed, not needed offline.
+      includeManifestIcons: false,
       manifest: {
         name: 'GridPatrol 网格巡查',
         short_name: '网格巡查',
@@ -85,7 +87,7 @@ export default defineConfig({
         ],
       },
       injectManifest: {
-        globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
+        globPatterns: ['**/*.{js,css,html,svg,webmanifest}'],
         maximumFileSizeToCacheInBytes: 5 * 1024 * 1024,
         manifestTransforms: [async (entries) => fieldOnly(entries)],
       },

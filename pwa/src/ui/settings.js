@@ -89,7 +89,7 @@ export async function settingsScreen(root, { go, user }) {
           result.className = 'ok';
           toast('备份文件已保存');
         } }, '一键备份'),
-        h('button', { testid: 'storage-persist-retry', onclick: async () => { await requestPersistence(); go('settings'); } }, '再次申请保留'))),
+        h('button', { testid: 'storage-persist-retry', onclick: async () => { await requestPersistence(); go('settings'); } }, '申请保留'))),
     h('div', { class: 'card' },
       h('b', {}, '备份'),
       h('p', {}, `本机有 ${c.unsent} 条未上传的记录。导出的文件包含全部未上传的记录、照片和草稿，可在任何手机上导入。`),

@@ -1,6 +1,7 @@
 // Field app entry: shell (header, status line, update banner), router, and
 // the automatic sync schedule.
 import './style.css';
+import './field.css';
 import { h, mount, toast } from './dom.js';
 import { currentUser, TAB } from './auth.js';
 import { onAuthLost } from './api.js';
@@ -59,18 +60,25 @@ function routeParams() {
 }
 
 function shell() {
+  // One compact row at 360 px (it used to wrap to two rows and take 30% of the
+  // screen): home mark, network, what is unsent over the last sync, and 同步.
   const count = h('span', { class: 'count', testid: 'outbox-count', 'aria-live': 'polite' }, '…');
   const msg = h('span', { class: 'msg', testid: 'sync-status', 'data-state': 'idle' }, '');
   const conn = h('span', { class: 'conn', testid: 'conn-state' }, '');
-  const syncBtn = h('button', { class: 'primary', testid: 'sync-now', onclick: () => manualSync() }, '同步');
-  const status = h('div', { class: 'status', testid: 'status-line' }, conn, count, msg, syncBtn);
+  const syncBtn = h('button', { class: 'primary sync', testid: 'sync-now', onclick: () => manualSync() }, '同步');
+  const status = h('div', { class: 'status', testid: 'status-line' }, conn, h('span', { class: 'state' }, count, msg), syncBtn);
   const banner = h('div', { id: 'update-banner' });
   const header = h('header', { class: 'bar' },
-    h('h1', {}, h('a', { href: '#/', style: { color: '#fff', textDecoration: 'none' }, testid: 'nav-home' }, '网格巡查')),
-    h('span', { class: 'who', testid: 'whoami', 'data-username': user ? user.username : '' }, user ? `${userName(user)}（${roleName(user.role)}）` : ''),
+    h('h1', {}, h('a', { href: '#/', testid: 'nav-home', 'aria-label': '网格巡查 首页' }, '巡查')),
+    // Who is signed in stays readable for screen readers and support; 设置 shows it too.
+    h('span', { class: 'who sr-only', testid: 'whoami', 'data-username': user ? user.username : '' }, user ? `${userName(user)}（${roleName(user.role)}）` : ''),
+    status,
   );
   const main = h('main', { id: 'screen' });
-  mount(app, banner, header, status, main);
+  const tabs = tabBar();
+  tabsApi = tabs;
+  mount(app, banner, header, main, tabs.el);
+  document.body.classList.add('has-tabs');
 
   // One source for both: records and photos together (syncstate.js).
   let seq = 0;
@@ -99,6 +107,7 @@ function shell() {
     if (!(s && s.state === 'syncing' && msg.dataset.progress)) msg.textContent = t;
   }
   onSyncState(refreshCount);
+  on('pulled', tabs.refreshNews);
   on('connection', refreshConn);
   on('sync', (s) => { refreshSync(s); });
   refreshCount();
@@ -108,13 +117,58 @@ function shell() {
   return main;
 }
 
+// Bottom tab bar: the main sections one tap away from every screen (the home
+// screen keeps the five duties). Icons are drawn inline: no icon font to download.
+const TABS = [
+  ['', 'tab-home', '首页', 'M3 11l9-7 9 7M5 10v10h14V10'],
+  ['incidents', 'nav-incidents', '事件', 'M5 4h14v16H5zM8 9h8M8 13h8M8 17h5'],
+  ['map', 'nav-map', '地图', 'M12 21s-7-6.5-7-12a7 7 0 0 1 14 0c0 5.5-7 12-7 12zM12 11.5a2.5 2.5 0 1 0 0-5 2.5 2.5 0 0 0 0 5'],
+  ['outbox', 'nav-outbox', '发件箱', 'M3 13l3-8h12l3 8v6H3zM3 13h5l1 3h6l1-3h5'],
+  ['settings', 'nav-settings', '设置', 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6M19 12a7 7 0 0 0-.1-1.2l2-1.6-2-3.4-2.4 1a7 7 0 0 0-2-1.2L14 3h-4l-.5 2.6a7 7 0 0 0-2 1.2l-2.4-1-2 3.4 2 1.6a7 7 0 0 0 0 2.4l-2 1.6 2 3.4 2.4-1a7 7 0 0 0 2 1.2L10 21h4l.5-2.6a7 7 0 0 0 2-1.2l2.4 1 2-3.4-2-1.6c.1-.4.1-.8.1-1.2'],
+];
+
+function tabIcon(d) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('class', 'tab-icon');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', d);
+  svg.appendChild(path);
+  return svg;
+}
+
+function tabBar() {
+  const news = h('span', { class: 'badge new dot', testid: 'incidents-badge', hidden: true });
+  const links = TABS.map(([route, testid, label, icon]) => h('a', { href: `#/${route}`, testid, class: 'tab', 'data-route': route },
+    tabIcon(icon), h('span', { class: 'tab-label' }, label), route === 'incidents' ? news : null));
+  const el = h('nav', { class: 'tabbar', 'aria-label': '主要栏目' }, links);
+  function select(name) {
+    for (const a of links) {
+      if (a.dataset.route === name) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    }
+  }
+  async function refreshNews() {
+    if (!user) return;
+    const pending = await import('./notices.js').then((m) => m.pendingNews(user)).catch(() => null);
+    const count = pending ? pending.changed.length : 0;
+    news.hidden = !count;
+    news.textContent = count ? String(count) : '';
+    news.setAttribute('aria-label', count ? `${count} 件有新进展` : '');
+  }
+  return { el, select, refreshNews };
+}
+
 let screenEl = null;
+let tabsApi = null;
 
 async function render() {
   if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
   user = await currentUser();
   if (!user) {
     screenEl = null;
+    document.body.classList.remove('has-tabs');
     loginScreen(app, { onLogin: () => { user = null; go(''); boot(); manualSync(); } });
     return;
   }
@@ -126,6 +180,7 @@ async function render() {
     try { fn = await lazy[name](); } catch (e) { mount(screenEl, h('p', { class: 'err' }, `无法打开：${e.message}`)); return; }
   }
   if (!fn) fn = homeScreen;
+  if (tabsApi) { tabsApi.select(name in screens || name in lazy ? name : ''); tabsApi.refreshNews(); }
   const ctx = { user, go, params: routeParams(), toast };
   window.scrollTo(0, 0);
   cleanup = (await fn(screenEl, ctx)) || null;

@@ -29,8 +29,9 @@ export async function storageInfo() {
 
 export function persistText(p) {
   if (p === true) return '本机存储已设为持久保存，浏览器不会自动清除';
-  if (p === false) return '浏览器未同意持久保存：请尽快同步或导出备份';
-  return '无法确认存储是否持久：请尽快同步或导出备份';
+  // Calm advice, not an alarm: nothing is lost yet; a sync or a backup file keeps it safe.
+  if (p === false) return '手机空间紧张时，浏览器可能清理本机数据。记录同步后就安全了；外出较久时，可先导出一份备份。';
+  return '无法确认浏览器是否会保留本机数据。记录同步后就安全了；外出较久时，可先导出一份备份。';
 }
 
 export function fmtBytes(n) {

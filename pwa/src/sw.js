@@ -1,5 +1,5 @@
-// Service worker: precached app shell (both pages), navigation fallback so
-// "/" and "/console/" open offline, and Background Sync. /api/ is never
+// Service worker: precached field app shell, navigation fallback so "/" opens
+// offline, the console cached at run time once a desk opens it, and Background Sync. /api/ is never
 // cached, except the basemap (/api/v1/basemap/: public, nothing personal),
 // which basemap_offline.js keeps for the user's grids.
 import { precacheAndRoute, cleanupOutdatedCaches, createHandlerBoundToURL } from 'workbox-precaching';
@@ -36,10 +36,34 @@ registerRoute(({ url }) => sameOrigin(url) && /^\/api\/v1\/basemap\/(style\.json
   }
 });
 
-registerRoute(new NavigationRoute(createHandlerBoundToURL('/console.html'), {
-  allowlist: [/^\/console(\/|$)/],
-  denylist: [API],
-}));
+// The console is a desk page, not precached (a phone never downloads it, see
+// vite.config.js): its page network-first and its hashed assets cache-first into
+// a runtime cache, so a desk that opened it once can still open it offline.
+const CONSOLE_CACHE = 'gp-console-v1';
+async function networkFirst(request, key) {
+  const cache = await caches.open(CONSOLE_CACHE);
+  try {
+    const res = await fetch(request);
+    if (res.ok) await cache.put(key, res.clone());
+    return res;
+  } catch (e) {
+    const hit = await cache.match(key);
+    if (hit) return hit;
+    throw e;
+  }
+}
+registerRoute(({ request, url }) => request.mode === 'navigate' && sameOrigin(url) && /^\/console(\/|$)/.test(url.pathname),
+  ({ request }) => networkFirst(request, '/console/'));
+registerRoute(({ url, request }) => sameOrigin(url) && url.pathname.startsWith('/assets/') && request.destination !== 'document',
+  async ({ request }) => {
+    // Not precached (a console chunk): hashed names never change, so a kept copy is good.
+    const cache = await caches.open(CONSOLE_CACHE);
+    const hit = await cache.match(request.url);
+    if (hit) return hit;
+    const res = await fetch(request);
+    if (res.ok) await cache.put(request.url, res.clone());
+    return res;
+  });
 registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), {
   denylist: [API, /^\/console(\/|$)/],
 }));

@@ -51,11 +51,11 @@ export async function resumePatrol() {
   return p;
 }
 
-export async function addFinding(note) {
+export async function addFinding(note, photos = []) {
   const p = await activePatrol();
   if (!p) return null;
   const last = await lastPoint(p.id);
-  p.findings.push({ id: uuid(), at: nowRfc3339(), note, location: last ? { type: 'Point', coordinates: [last.lon, last.lat] } : null });
+  p.findings.push({ id: uuid(), at: nowRfc3339(), note, photos: [...photos], location: last ? { type: 'Point', coordinates: [last.lon, last.lat] } : null });
   await kvSet('patrol_active', p);
   notify('patrol');
   return p;
@@ -199,7 +199,8 @@ export async function endPatrol(note = '') {
     distance_m: Math.round(lengthOf(pts)),
     duration_s: Math.round(elapsedMs(p) / 1000),
     grids_crossed: crossed.map((g) => g.code),
-    photos: [],
+    // A finding's photos travel with the patrol record, so the usual photo upload sends them.
+    photos: [...new Set(p.findings.flatMap((f) => f.photos || []))],
   };
   if (coords.length) {
     data.track = { type: 'LineString', coordinates: coords.length === 1 ? [coords[0], coords[0]] : coords };

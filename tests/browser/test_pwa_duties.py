@@ -53,6 +53,7 @@ def test_five_duties_offline_then_synced(live_server, new_context, db, make_user
     assert GRID in page.get_by_test_id("patrol-grids").get_attribute("data-codes")
     page.get_by_test_id("patrol-note").fill("duty-patrol-note")
     page.get_by_test_id("patrol-end").click()
+    page.get_by_test_id("patrol-end-confirm").click()  # asked once
     page.get_by_test_id("duty-visit").wait_for()
     set_position(ctx, here)
 

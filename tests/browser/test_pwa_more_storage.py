@@ -28,10 +28,9 @@ def test_low_quota_warns_and_persist_result_is_shown(new_context, make_user):
     page = ctx.new_page()
     login_field(page, user)
 
-    # Home: the refusal and the warning.
-    wait_attr(page, "storage-persist", "data-persisted", "false")
-    assert "浏览器未同意持久保存" in page.get_by_test_id("storage-persist").text_content()
+    # Home: the real warning (space running out), but no permanent line about persistence.
     wait_attr(page, "storage-low", "data-low", "1")
+    assert page.get_by_test_id("storage-persist").count() == 0
     low = page.get_by_test_id("storage-low")
     assert low.is_visible()
     assert "存储空间不足" in low.text_content() and "10.0 MB" in low.text_content()
@@ -42,14 +41,16 @@ def test_low_quota_warns_and_persist_result_is_shown(new_context, make_user):
     assert page.get_by_test_id("storage-usage").text_content() == "已用 990.0 MB，可用上限 1000.0 MB"
     assert page.get_by_test_id("storage-low").is_visible()
     assert page.get_by_test_id("storage-persist").get_attribute("data-persisted") == "false"
+    assert "同步后就安全了" in page.get_by_test_id("storage-persist").text_content()
+    assert page.get_by_test_id("storage-backup").is_visible()  # one-tap backup where it matters
     page.evaluate("localStorage.setItem('test.persist', '1')")
     page.get_by_test_id("storage-persist-retry").click()
     wait_attr(page, "storage-persist", "data-persisted", "true")
     assert "持久保存" in page.get_by_test_id("storage-persist").text_content()
     assert page.get_by_test_id("storage-persist-retry").count() == 0
+    assert page.get_by_test_id("storage-backup").count() == 0
 
-    # The answer is remembered: home shows it after a reload too.
-    page.get_by_test_id("nav-home").click()
+    # The answer is remembered: 设置 shows it after a reload too.
     page.reload()
     wait_attr(page, "storage-persist", "data-persisted", "true")
     assert "浏览器不会自动清除" in page.get_by_test_id("storage-persist").text_content()
@@ -62,9 +63,9 @@ def test_plenty_of_space_does_not_warn(new_context, make_user):
     page = ctx.new_page()
     page.add_init_script("try { localStorage.setItem('test.persist', '1'); } catch { /* about:blank */ }")
     login_field(page, user)
-    wait_attr(page, "storage-persist", "data-persisted", "true")
     wait_attr(page, "storage-low", "data-low", "0")
     assert page.get_by_test_id("storage-low").text_content() == ""
     page.get_by_test_id("nav-settings").click()
     page.get_by_test_id("storage-usage").wait_for()
+    wait_attr(page, "storage-persist", "data-persisted", "true")
     assert page.get_by_test_id("storage-low").count() == 0

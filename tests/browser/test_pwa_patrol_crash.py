@@ -55,6 +55,7 @@ def test_track_survives_closing_the_page(live_server, new_context, db, make_user
         time.sleep(1.0)
         walk_to(ctx, page, p, i)
     page.get_by_test_id("patrol-end").click()
+    page.get_by_test_id("patrol-end-confirm").click()  # asked once
     page.get_by_test_id("duty-patrol").wait_for()
     ctx.set_offline(False)
     wait_synced(page)

@@ -1,11 +1,10 @@
 import { h, mount } from '../dom.js';
 import { kvGet } from '../store.js';
-import { persistText, storageInfo, fmtBytes } from '../storage.js';
+import { storageInfo, fmtBytes } from '../storage.js';
 import { on } from '../bus.js';
 import { db } from '../store.js';
 import { myGridNames } from '../labels.js';
-import { pendingNews } from '../notices.js';
-import { offerElderMode } from '../firstrun.js';
+import { firstRunGuide } from '../firstrun.js';
 
 const DUTIES = [
   ['patrol', '巡', '每日巡 · 巡查'],
@@ -18,7 +17,6 @@ const DUTIES = [
 export async function homeScreen(root, { user, go }) {
   // Names, not codes: "示范01社区01网格" (labels.js reads the pulled grids).
   const grids = (await myGridNames(user).catch(() => user.grids || [])).join('、');
-  const storage = h('p', { class: 'muted', testid: 'storage-persist' });
   const quota = h('p', { class: 'err', testid: 'storage-low' });
   const review = h('p', { testid: 'home-review' });
   // What this phone holds for offline work, so the user knows it is ready before leaving.
@@ -33,19 +31,14 @@ export async function homeScreen(root, { user, go }) {
   }
   async function refreshStorage() {
     const s = await storageInfo();
-    storage.textContent = persistText(s.persisted);
-    storage.dataset.persisted = String(s.persisted);
+    // Whether the browser granted persistent storage is advice for 设置, not a
+    // permanent alarm here: home speaks only when space is really running out.
     quota.textContent = s.low ? `存储空间不足（剩余 ${fmtBytes(s.quota - s.usage)}）：请尽快同步或导出备份` : '';
     quota.dataset.low = s.low ? '1' : '0';
   }
-  const news = h('span', { class: 'badge', testid: 'incidents-badge', hidden: true });
   async function refreshReview() {
     const n = await db.incidents.where('status').equals('handled').count();
     review.textContent = n ? `有 ${n} 件事件待核查` : '';
-    const pending = await pendingNews(user).catch(() => null);
-    const count = pending ? pending.changed.length : 0;
-    news.hidden = !count;
-    news.textContent = count ? `${count} 件有新进展` : '';
   }
   mount(root,
     h('p', { class: 'muted', testid: 'home-grids' }, grids ? `我的网格：${grids}` : ''),
@@ -53,15 +46,10 @@ export async function homeScreen(root, { user, go }) {
       DUTIES.map(([k, big, small]) => h('button', { testid: `duty-${k}`, class: k === 'report' ? 'primary' : '', onclick: () => go(k) },
         h('span', {}, big), h('small', {}, small)))),
     review, ready,
-    h('div', { class: 'nav' },
-      h('button', { testid: 'nav-outbox', onclick: () => go('outbox') }, '发件箱'),
-      h('button', { testid: 'nav-incidents', onclick: () => go('incidents') }, '我的事件', news),
-      h('button', { testid: 'nav-map', onclick: () => go('map') }, '地图'),
-      h('button', { testid: 'nav-settings', onclick: () => go('settings') }, '备份与设置')),
-    storage, quota);
+    quota);
   refreshStorage();
   refreshReview();
-  offerElderMode(root).catch(() => {});
+  firstRunGuide(root).catch(() => {});
   refreshReady();
   const off = [on('storage', refreshStorage), on('pulled', refreshReview), on('pulled', refreshReady), on('grids', refreshReady)];
   void kvGet;

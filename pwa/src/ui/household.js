@@ -3,6 +3,7 @@
 // base_version, plus a `record` inspection).
 import { h, mount, toast } from '../dom.js';
 import { db, uuid, nowRfc3339 } from '../store.js';
+import { on } from '../bus.js';
 import { enqueue, counts } from '../outbox.js';
 import { loadDraft, autosave, dropDraft } from '../drafts.js';
 import { locationWidget, textCounter } from './widgets.js';
@@ -35,7 +36,11 @@ export function householdPicker(prefix, { onPick, onNew }) {
   }
   search.addEventListener('input', render);
   render();
-  return h('div', {}, h('label', { for: `${prefix}-search` }, '选择住户'), search, h('div', { class: 'row' }, newBtn), list);
+  const el = h('div', {}, h('label', { for: `${prefix}-search` }, '选择住户'), search, h('div', { class: 'row' }, newBtn), list);
+  // A pull that lands while the list is open updates it (sync.js notifies 'pulled');
+  // the listener drops itself once the screen has gone.
+  const off = on('pulled', () => { if (el.isConnected) render(); else off(); });
+  return el;
 }
 
 /** The household fields as a form; get() returns the values. */

@@ -7,6 +7,27 @@ import {
   trackPoints, lengthOf, elapsedMs, gridsCrossed, gpsStatus, gpsState, retryGps, clock, MAX_ACCURACY_M,
 } from '../tracker.js';
 import { counts } from '../outbox.js';
+import { photoPicker } from '../capture.js';
+
+/**
+ * Track points (lon/lat) scaled into a w×h box with a margin, north up, aspect kept.
+ *
+ * >>> trackPath([{lon: 0, lat: 0}, {lon: 1, lat: 1}], 100, 100, 0)   // (doc only)
+ * [[0, 100], [100, 0]]
+ */
+export function trackPath(pts, w, h, pad) {
+  if (!pts.length) return [];
+  const k = Math.cos(((pts[0].lat || 0) * Math.PI) / 180);
+  const xs = pts.map((p) => p.lon * k);
+  const ys = pts.map((p) => p.lat);
+  const minX = Math.min(...xs); const maxX = Math.max(...xs);
+  const minY = Math.min(...ys); const maxY = Math.max(...ys);
+  const span = Math.max(maxX - minX, maxY - minY, 1e-6);
+  const s = Math.min((w - 2 * pad) / span, (h - 2 * pad) / span);
+  const ox = (w - (maxX - minX) * s) / 2;
+  const oy = (h - (maxY - minY) * s) / 2;
+  return pts.map((_, i) => [Math.round(ox + (xs[i] - minX) * s), Math.round(h - oy - (ys[i] - minY) * s)]);
+}
 
 function fmtDuration(ms) {
   const s = Math.floor(ms / 1000);
@@ -48,30 +69,73 @@ export async function patrolScreen(root, { go }) {
     if (p && p.paused) await resumePatrol(); else await pausePatrol();
     render();
   } }, '暂停');
+  // Ending is final (the patrol is sent as one record), so it asks once, with what
+  // is at stake: the points and minutes recorded.
+  const confirmBox = h('div', { class: 'card confirm', testid: 'patrol-end-ask', role: 'alertdialog', hidden: true });
   const endBtn = h('button', { class: 'danger', testid: 'patrol-end', onclick: async () => {
-    endBtn.disabled = true;
-    try {
-      await endPatrol(endNote.value.trim());
-      const c = await counts();
-      toast(`巡查已结束并保存（${c.unsent} 条未上传）`);
-      go('');
-    } finally { endBtn.disabled = false; }
+    const p = await activePatrol();
+    if (!p) return;
+    const n = (await trackPoints(p.id)).length;
+    const min = Math.round(elapsedMs(p) / 60000);
+    confirmBox.dataset.points = String(n);
+    confirmBox.dataset.minutes = String(min);
+    const yes = h('button', { class: 'danger', testid: 'patrol-end-confirm', onclick: async () => {
+      yes.disabled = true;
+      try {
+        await endPatrol(endNote.value.trim());
+        const c = await counts();
+        toast(`巡查已结束并保存（${c.unsent} 条未上传）`);
+        go('');
+      } finally { yes.disabled = false; }
+    } }, '结束巡查');
+    const no = h('button', { testid: 'patrol-end-cancel', onclick: () => { confirmBox.hidden = true; endBtn.hidden = false; } }, '继续巡查');
+    mount(confirmBox, h('p', {}, h('b', {}, `结束本次巡查？已记录 ${n} 个点、${min} 分钟`)), h('div', { class: 'row' }, no, yes));
+    confirmBox.hidden = false;
+    endBtn.hidden = true;
+    yes.focus();
   } }, '结束巡查');
+  // The track so far, drawn live: a polyline of the recorded points, no map library.
+  const trackSvg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  trackSvg.setAttribute('class', 'track');
+  trackSvg.setAttribute('viewBox', '0 0 320 160');
+  trackSvg.setAttribute('role', 'img');
+  trackSvg.setAttribute('aria-label', '本次巡查轨迹');
+  trackSvg.dataset.testid = 'patrol-track';
+  function drawTrack(pts) {
+    trackSvg.replaceChildren();
+    const d = trackPath(pts, 320, 160, 12);
+    trackSvg.dataset.points = String(pts.length);
+    if (!d.length) return;
+    const ns = 'http://www.w3.org/2000/svg';
+    const line = document.createElementNS(ns, 'polyline');
+    line.setAttribute('points', d.map(([x, y]) => `${x},${y}`).join(' '));
+    trackSvg.appendChild(line);
+    const [x, y] = d[d.length - 1];
+    const dot = document.createElementNS(ns, 'circle');
+    dot.setAttribute('cx', String(x)); dot.setAttribute('cy', String(y)); dot.setAttribute('r', '6');
+    trackSvg.appendChild(dot);
+  }
+  // Photos on a finding: the same capture widget as 报 (capture.js).
+  const findingPhotos = photoPicker('patrol-finding-photo', '照片');
   const addBtn = h('button', { testid: 'patrol-finding-add', onclick: async () => {
     const t = findingNote.value.trim();
-    if (!t) return;
-    await addFinding(t);
+    if (!t && !findingPhotos.get().length) return;
+    if (findingPhotos.busy()) return;
+    const photos = findingPhotos.get();
+    await addFinding(t || '（照片）', photos);
     findingNote.value = '';
+    findingPhotos.set([]);
     render();
   } }, '记录发现');
   const running = h('div', {},
     gpsLine, h('div', { class: 'row' }, gpsRetry),
     h('p', {}, '里程：', dist, ' · 用时：', time, ' · 轨迹点：', npts),
+    trackSvg,
     h('label', {}, '经过的网格'), grids,
-    h('label', { for: 'patrol-finding-note' }, '沿途发现'), findingNote, h('div', { class: 'row' }, addBtn),
+    h('label', { for: 'patrol-finding-note' }, '沿途发现'), findingNote, findingPhotos.el, h('div', { class: 'row' }, addBtn),
     findings,
     h('label', { for: 'patrol-note' }, '小结'), endNote,
-    h('div', { class: 'row' }, pauseBtn, endBtn));
+    h('div', { class: 'row' }, pauseBtn, endBtn), confirmBox);
   mount(root, h('h2', {}, '巡 · 每日巡查'), state, h('div', { class: 'row' }, startBtn), running,
     h('div', { class: 'row' }, h('button', { testid: 'patrol-back', onclick: () => go('') }, '返回首页（巡查继续记录）')));
 
@@ -105,10 +169,12 @@ export async function patrolScreen(root, { go }) {
       time.textContent = fmtDuration(elapsedMs(p));
       npts.textContent = String(pts.length);
       npts.dataset.count = String(pts.length);
+      drawTrack(pts);
       const crossed = await gridsCrossed(pts);
       grids.textContent = crossed.length ? crossed.map((g) => g.name).join('、') : '（暂无）';
       grids.dataset.codes = crossed.map((g) => g.code).join(',');
-      mount(findings, p.findings.map((f) => h('li', { class: 'note', testid: 'patrol-finding' }, f.note)));
+      mount(findings, p.findings.map((f) => h('li', { class: 'note', testid: 'patrol-finding', 'data-photos': String((f.photos || []).length) },
+        f.note, f.photos && f.photos.length ? h('span', { class: 'muted' }, `（${f.photos.length} 张照片）`) : null)));
     } finally { busy = false; }
   }
   await render();

@@ -78,10 +78,18 @@ export async function settingsScreen(root, { go, user }) {
     refusal,
     h('div', { class: 'card' },
       h('b', {}, '本机存储'),
-      h('p', { testid: 'storage-persist', 'data-persisted': String(s.persisted) }, persistText(s.persisted)),
+      h('p', { testid: 'storage-persist', 'data-persisted': String(s.persisted), class: s.persisted ? '' : 'storage-advice' }, persistText(s.persisted)),
       h('p', { testid: 'storage-usage' }, `已用 ${fmtBytes(s.usage)}，可用上限 ${fmtBytes(s.quota)}`),
       s.low ? h('p', { class: 'err', testid: 'storage-low' }, '存储空间不足：请尽快同步或导出备份') : null,
-      s.persisted ? null : h('button', { testid: 'storage-persist-retry', onclick: async () => { await requestPersistence(); go('settings'); } }, '再次申请持久保存')),
+      // Not persisted: the one thing that protects the records is a backup, one tap away.
+      s.persisted ? null : h('div', { class: 'row' },
+        h('button', { class: 'primary', testid: 'storage-backup', onclick: async () => {
+          const r = await exportBackup();
+          result.textContent = `已导出 ${r.ops} 条记录、${r.photos} 张照片`;
+          result.className = 'ok';
+          toast('备份文件已保存');
+        } }, '一键备份'),
+        h('button', { testid: 'storage-persist-retry', onclick: async () => { await requestPersistence(); go('settings'); } }, '申请保留'))),
     h('div', { class: 'card' },
       h('b', {}, '备份'),
       h('p', {}, `本机有 ${c.unsent} 条未上传的记录。导出的文件包含全部未上传的记录、照片和草稿，可在任何手机上导入。`),

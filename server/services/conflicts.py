@@ -20,7 +20,7 @@ from server.services.privacy import (
     sensitive_keys,
 )
 from server.services.pull import decode_cursor, encode_cursor
-from server.services.push import apply_direct
+from server.services.push import REFUSAL_STATUS, apply_direct
 from server.services.records import load_records, stamp_changes
 from sync.records import SERVER_OWNED
 
@@ -121,11 +121,6 @@ def resolve(caller: Caller, conflict_id: str, base_version: int,
     if fresh.entity == "household" and not sees_unmasked(caller, fresh.grid_code):
         out = mask_household(out)
     return {"id": cid, "status": "resolved", "record": out}
-
-
-# A refused resolution answers as the desk does (server.services.desk.RESULT_STATUS).
-REFUSAL_STATUS = {"forbidden": 403, "validation": 422, "unknown_record": 404,
-                  "record_deleted": 404, "base_ahead": 409}
 
 
 def _refuse(result: dict[str, Any]) -> None:

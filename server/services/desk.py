@@ -24,7 +24,7 @@ from server.errors import ApiError
 from server.extensions import db
 from server.scope import CallerAuthority, area_filter, grid_places, record_filter
 from server.services import audit
-from server.services.push import apply_direct
+from server.services.push import REFUSAL_STATUS, apply_direct
 from server.services.records import as_object, record_json
 from server.sqlgeo import lat, lon
 from sync.incident import (
@@ -259,8 +259,6 @@ def record_detail(caller: Caller, record_id: str,
 
 # --- transitions -------------------------------------------------------------------------
 
-RESULT_STATUS = {"forbidden": 403, "unknown_record": 404, "record_deleted": 404,
-                 "validation": 422}
 
 
 def _locked_incident(caller: Caller, record_id: str, base: int) -> tuple[str, Any]:
@@ -296,10 +294,10 @@ def _apply(caller: Caller, rid: str, base: int, data: dict[str, Any],
     code = result.get("code") or "conflict"
     audit.record(action, caller=caller, result=code, object=f"incident:{rid}", entity="incident", record_ids=[rid], detail={**details, "base_version": base})
     db.session.commit()  # the refusal is audited; nothing else was written
-    if result["status"] == "conflict" or code not in RESULT_STATUS:
+    if result["status"] == "conflict" or code not in REFUSAL_STATUS:
         status = 409
     else:
-        status = RESULT_STATUS[code]
+        status = REFUSAL_STATUS[code]
     message = messages.get(code, f"the change was not applied ({code})")
     raise ApiError(status, code, message, {**details, "errors": result.get("errors")})
 

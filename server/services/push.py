@@ -366,6 +366,12 @@ def _add_missing_attachments(caller: Caller, parsed: list[ParsedOp],
             result["missing_attachments"] = missing
 
 
+# How a desk action or a conflict resolution answers an op its rules refused (one map
+# for both paths through apply_direct).
+REFUSAL_STATUS = {"forbidden": 403, "unknown_record": 404, "record_deleted": 404,
+                  "validation": 422, "base_ahead": 409}
+
+
 def apply_direct(caller: Caller, entity: str, record_id: str, action: str,
                  base_version: int | None, data: dict[str, Any]) -> Result:
     """Apply one change made at a desk (not by a device): same rules, no device sequence.

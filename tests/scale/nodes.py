@@ -11,6 +11,7 @@ from pathlib import Path
 import requests
 
 from tests.browser.conftest import LiveServer
+from tests.scale import procs
 from tests.scale.seaweed import free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -95,10 +96,4 @@ class Nginx:
         return path.read_text().splitlines() if path.exists() else []
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        procs.stop(self.proc)

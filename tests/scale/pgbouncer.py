@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from tests.scale import procs
 from tests.scale.seaweed import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,13 +103,7 @@ class PgBouncer:
         raise RuntimeError("pgbouncer did not start")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        procs.stop(self.proc)
 
 
 def main(args: list[str]) -> int:
